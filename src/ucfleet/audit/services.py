@@ -1,0 +1,58 @@
+"""The change log's only writer. Callers pass what changed; this keeps who and when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+
+from ucfleet.audit.models import ChangeLogEntry
+from ucfleet.core.timeutils import now
+
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Change:
+    action: str
+    object_type: str
+    object_id: Any
+    field: str = ""
+    old: Any = ""
+    new: Any = ""
+    partner_id: int | None = None
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def record(actor: Any, *changes: Change) -> None:
+    """Write one entry per change, in one statement, inside the caller's transaction."""
+    record_many(actor, changes)
+
+
+def record_many(actor: Any, changes: Any) -> None:
+    at = now()
+    actor_id = getattr(actor, "pk", None)
+    actor_name = getattr(actor, "username", None) or SYSTEM
+    ChangeLogEntry.objects.bulk_create(
+        (
+            ChangeLogEntry(
+                at=at, actor_id=actor_id, actor_name=actor_name, action=c.action,
+                object_type=c.object_type, object_id=_text(c.object_id), field=c.field,
+                old=_text(c.old), new=_text(c.new), partner_id=c.partner_id,
+            )
+            for c in changes
+        ),
+        batch_size=1000,
+    )
+
+
+def purge_expired() -> int:
+    """Drop entries older than the retention (default 90 days); returns how many."""
+    cutoff = now() - timedelta(days=settings.UCFLEET["CHANGE_LOG_DAYS"])
+    deleted, _ = ChangeLogEntry.objects.filter(at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,210 @@
+"""Django settings for ucfleet. Operators configure it with UCFLEET_* variables only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from ucfleet.config.env import env_bool, env_float, env_int, env_list, env_path, env_str
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = env_path("UCFLEET_DATA_DIR", Path.cwd() / "var")
+
+DEBUG = env_bool("UCFLEET_DEBUG", False)
+# The embedded default key is for the demo only; production sets UCFLEET_SECRET_KEY.
+SECRET_KEY = env_str("UCFLEET_SECRET_KEY", "ucfleet-demo-insecure-key-change-me-in-production")
+ALLOWED_HOSTS = env_list("UCFLEET_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("UCFLEET_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_htmx",
+    "axes",
+    "ucfleet.core",
+    "ucfleet.accounts",
+    "ucfleet.tenants",
+    "ucfleet.versions",
+    "ucfleet.maintenance",
+    "ucfleet.updates",
+    "ucfleet.notifications",
+    "ucfleet.audit",
+    "ucfleet.worker",
+    "ucfleet.api",
+    "ucfleet.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "ucfleet.web.middleware.PlatformContextMiddleware",
+    # Axes last: it must see the outcome of authentication.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "ucfleet.config.urls"
+WSGI_APPLICATION = "ucfleet.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "ucfleet.web.context_processors.platform",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+# SQLite (WAL) by default; PostgreSQL when UCFLEET_DATABASE_URL is set.
+DATABASE_URL = env_str("UCFLEET_DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    SQLITE_PATH = env_path("UCFLEET_SQLITE_PATH", DATA_DIR / "ucfleet.sqlite3")
+    SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            "OPTIONS": {
+                # WAL lets the portal read while a worker writes; IMMEDIATE transactions take
+                # the write lock up front, so two writers queue instead of deadlocking.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.Administrator"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+
+# Login throttling by django-axes: lock a username/IP pair after 5 failures for 15 minutes.
+AXES_FAILURE_LIMIT = env_int("UCFLEET_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = 0.25
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLED = env_bool("UCFLEET_LOGIN_THROTTLING", True)
+
+# --- Internationalisation ---------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("de", _("German"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+# Stored and computed in UTC; the platform's own zone (server time) is a database setting
+# (the maintenance window's time zone), activated per request by the web middleware.
+TIME_ZONE = "UTC"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# --- REST API -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "ucfleet.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "ucfleet.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ucfleet API",
+    "DESCRIPTION": "Update orchestration for hosted UC tenants.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Scheduling and execution -----------------------------------------------------------
+UCFLEET = {
+    # R2: a custom-time task may start up to this long after its chosen time.
+    "CUSTOM_START_GRACE_MINUTES": env_int("UCFLEET_CUSTOM_START_GRACE_MINUTES", 120, minimum=1),
+    # R11: global cap on concurrently running tasks (scale units have their own caps).
+    "MAX_CONCURRENT_TASKS": env_int("UCFLEET_MAX_CONCURRENT_TASKS", 20, minimum=1),
+    # R13: the driver that performs an update: simulated | command | http.
+    "DRIVER": env_str("UCFLEET_DRIVER", "simulated"),
+    "SIMULATED_SECONDS": env_float("UCFLEET_SIMULATED_SECONDS", 2.0),
+    "SIMULATED_FAILURE_SHARE": env_float("UCFLEET_SIMULATED_FAILURE_SHARE", 0.0, maximum=1.0),
+    "SIMULATED_SEED": env_int("UCFLEET_SIMULATED_SEED", 0),
+    "COMMAND": env_str("UCFLEET_DRIVER_COMMAND", ""),
+    "COMMAND_TIMEOUT_SECONDS": env_float("UCFLEET_DRIVER_COMMAND_TIMEOUT", 600.0),
+    "HTTP_URL": env_str("UCFLEET_DRIVER_HTTP_URL", ""),
+    "HTTP_TIMEOUT_SECONDS": env_float("UCFLEET_DRIVER_HTTP_TIMEOUT", 600.0),
+    "HTTP_POLL_SECONDS": env_float("UCFLEET_DRIVER_HTTP_POLL", 2.0),
+    # R14: a worker whose heartbeat is older than this is lost.
+    "WORKER_HEARTBEAT_SECONDS": env_float("UCFLEET_WORKER_HEARTBEAT", 5.0),
+    "WORKER_TTL_SECONDS": env_float("UCFLEET_WORKER_TTL", 30.0),
+    "WORKER_POLL_SECONDS": env_float("UCFLEET_WORKER_POLL", 1.0),
+    "WORKER_CONCURRENCY": env_int("UCFLEET_WORKER_CONCURRENCY", 4, minimum=1),
+    # Change-log retention (days).
+    "CHANGE_LOG_DAYS": env_int("UCFLEET_CHANGE_LOG_DAYS", 90, minimum=1),
+}
+
+# --- E-mail (the outbox's transport) ------------------------------------------------------
+EMAIL_HOST = env_str("UCFLEET_SMTP_HOST", "")
+EMAIL_PORT = env_int("UCFLEET_SMTP_PORT", 25)
+EMAIL_HOST_USER = env_str("UCFLEET_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = env_str("UCFLEET_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("UCFLEET_SMTP_STARTTLS", False)
+EMAIL_USE_SSL = env_bool("UCFLEET_SMTP_SSL", False)
+EMAIL_TIMEOUT = env_int("UCFLEET_SMTP_TIMEOUT", 20)
+DEFAULT_FROM_EMAIL = env_str("UCFLEET_MAIL_FROM", "ucfleet <noreply@ucfleet.localhost>")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    # No SMTP server configured: the demo delivers to files under the data folder.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = DATA_DIR / "mail"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"ucfleet": {"handlers": ["console"], "level": env_str("UCFLEET_LOG_LEVEL", "INFO")}},
+}

@@ -1,0 +1,70 @@
+"""Reads about windows and platform maintenance. Visible to every administrator (R8 announces
+maintenance even on the login page), so these need no scoping."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import QuerySet
+
+from ucfleet.core.timeutils import now as utcnow
+from ucfleet.core.timeutils import zone
+from ucfleet.maintenance.models import MaintenanceWindow, PlatformMaintenance
+from ucfleet.maintenance.windows import Occurrence, Slot, next_occurrences, next_window_after
+
+
+def get_window() -> MaintenanceWindow:
+    """The platform's single window row, created empty (UTC, no slots) on first use."""
+    window = MaintenanceWindow.objects.order_by("id").first()
+    if window is None:
+        window, _ = MaintenanceWindow.objects.get_or_create(pk=1)
+    return window
+
+
+def server_zone() -> ZoneInfo:
+    """The platform's server time zone (R3)."""
+    return zone(get_window().time_zone)
+
+
+def window_slots(window: MaintenanceWindow) -> list[Slot]:
+    return [
+        Slot(frozenset(s.weekdays), s.start, timedelta(minutes=s.duration_minutes))
+        for s in window.slots.all()
+    ]
+
+
+def upcoming_maintenances(*, after: datetime | None = None) -> QuerySet[PlatformMaintenance]:
+    """Maintenances not yet ended: the login page announces these (R8)."""
+    return PlatformMaintenance.objects.filter(end__gt=after or utcnow()).order_by("start")
+
+
+def running_maintenance(at: datetime | None = None) -> PlatformMaintenance | None:
+    moment = at or utcnow()
+    return PlatformMaintenance.objects.filter(start__lte=moment, end__gt=moment).first()
+
+
+def maintenance_overlapping(start: datetime, end: datetime) -> PlatformMaintenance | None:
+    """The first maintenance that the period [start, end] touches, if any."""
+    return (PlatformMaintenance.objects.filter(start__lte=end, end__gt=start)
+            .order_by("start").first())
+
+
+def blocked_periods(after: datetime) -> list[tuple[datetime, datetime]]:
+    return list(PlatformMaintenance.objects.filter(end__gt=after).values_list("start", "end"))
+
+
+def next_task_window(after: datetime | None = None) -> Occurrence | None:
+    """R2: the next window occurrence whose task period no platform maintenance blocks."""
+    moment = after or utcnow()
+    window = get_window()
+    return next_window_after(
+        window_slots(window), zone(window.time_zone), moment,
+        expected_task=timedelta(minutes=window.expected_task_minutes),
+        blocked=blocked_periods(moment),
+    )
+
+
+def upcoming_occurrences(count: int = 5, *, after: datetime | None = None) -> list[Occurrence]:
+    window = get_window()
+    return next_occurrences(window_slots(window), zone(window.time_zone), after or utcnow(), count)

@@ -1,0 +1,125 @@
+"""The only writers of the maintenance window and platform maintenances (platform only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ucfleet.audit.services import Change, record
+from ucfleet.core.errors import Forbidden, Invalid, NotFound
+from ucfleet.core.timeutils import is_valid_zone
+from ucfleet.core.timeutils import now as utcnow
+from ucfleet.maintenance.models import MaintenanceWindow, PlatformMaintenance, WindowSlot
+from ucfleet.maintenance.queries import get_window
+
+MAX_SLOT_MINUTES = 7 * 24 * 60
+
+
+@dataclass(frozen=True)
+class SlotInput:
+    weekdays: list[int]
+    start: time
+    duration_minutes: int
+
+
+def require_platform_admin(admin: Any) -> None:
+    if not admin.is_platform_admin:
+        raise Forbidden(_("Only platform administrators may do this."))
+
+
+def _validate_slots(slots: list[SlotInput]) -> None:
+    for index, slot in enumerate(slots):
+        where = f"slots[{index}]"
+        if not slot.weekdays or any(d not in range(7) for d in slot.weekdays):
+            raise Invalid.field(where, _("Weekdays must be numbers from 0 (Monday) to 6 (Sunday)."))
+        if not 1 <= slot.duration_minutes <= MAX_SLOT_MINUTES:
+            raise Invalid.field(where, _("The duration must lie between 1 minute and 7 days."))
+
+
+def update_window(admin: Any, *, time_zone: str, slots: list[SlotInput],
+                  expected_task_minutes: int) -> MaintenanceWindow:
+    require_platform_admin(admin)
+    if not is_valid_zone(time_zone):
+        raise Invalid.field("time_zone", _("Unknown time zone: %(zone)s") % {"zone": time_zone})
+    if expected_task_minutes < 1:
+        raise Invalid.field("expected_task_minutes", _("Must be at least 1 minute."))
+    _validate_slots(slots)
+    with transaction.atomic():
+        window = get_window()
+        old = describe_window(window)
+        window.time_zone = time_zone
+        window.expected_task_minutes = expected_task_minutes
+        window.save()
+        window.slots.all().delete()
+        WindowSlot.objects.bulk_create(
+            WindowSlot(window=window, weekdays=sorted(set(s.weekdays)), start=s.start,
+                       duration_minutes=s.duration_minutes)
+            for s in slots
+        )
+        record(admin, Change("update", "maintenance_window", window.pk, "settings", old,
+                             describe_window(window)))
+    return window
+
+
+def describe_window(window: MaintenanceWindow) -> str:
+    slots = "; ".join(
+        f"{','.join(str(d) for d in s.weekdays)} {s.start:%H:%M} +{s.duration_minutes}min"
+        for s in window.slots.all()
+    )
+    return f"{window.time_zone} [{slots}] expected {window.expected_task_minutes}min"
+
+
+def _validate_period(start: datetime, end: datetime) -> None:
+    if end <= start:
+        raise Invalid.field("end", _("The end must lie after the start."))
+    if end <= utcnow():
+        raise Invalid.field("end", _("The end must lie in the future."))
+
+
+def create_maintenance(admin: Any, *, start: datetime, end: datetime, message_en: str = "",
+                       message_de: str = "") -> PlatformMaintenance:
+    """Announce a platform maintenance. Planned tasks it overlaps become its conflicts,
+    which updates.services lists and resolves (R8)."""
+    require_platform_admin(admin)
+    _validate_period(start, end)
+    with transaction.atomic():
+        maintenance = PlatformMaintenance.objects.create(
+            start=start, end=end, message_en=message_en, message_de=message_de, created_by=admin)
+        record(admin, Change("create", "platform_maintenance", maintenance.pk, "period", "",
+                             str(maintenance)))
+    return maintenance
+
+
+def get_maintenance(pk: Any) -> PlatformMaintenance:
+    try:
+        return PlatformMaintenance.objects.get(pk=int(pk))
+    except (PlatformMaintenance.DoesNotExist, TypeError, ValueError):
+        raise NotFound(_("No such platform maintenance.")) from None
+
+
+def update_maintenance(admin: Any, pk: Any, **changes: Any) -> PlatformMaintenance:
+    require_platform_admin(admin)
+    with transaction.atomic():
+        maintenance = get_maintenance(pk)
+        old = str(maintenance)
+        for name in ("start", "end", "message_en", "message_de"):
+            if name in changes and changes[name] is not None:
+                setattr(maintenance, name, changes[name])
+        _validate_period(maintenance.start, maintenance.end)
+        maintenance.save()
+        record(admin, Change("update", "platform_maintenance", maintenance.pk, "period", old,
+                             str(maintenance)))
+    return maintenance
+
+
+def delete_maintenance(admin: Any, pk: Any) -> None:
+    require_platform_admin(admin)
+    with transaction.atomic():
+        maintenance = get_maintenance(pk)
+        record(admin, Change("delete", "platform_maintenance", maintenance.pk, "period",
+                             str(maintenance), ""))
+        maintenance.delete()

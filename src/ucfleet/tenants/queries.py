@@ -1,0 +1,75 @@
+"""The access chokepoint for partners, scale units and tenants (R1).
+
+Every read of these goes through a function here that takes the acting administrator. A
+partner administrator's querysets contain only its own partner's rows, so a foreign id is
+simply "not found" (404), never "forbidden".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.utils.translation import gettext as _
+
+from ucfleet.core.errors import NotFound
+from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
+
+
+def _pk(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound(_("Not found.")) from None
+
+
+def partners_visible_to(admin: Any) -> QuerySet[Partner]:
+    partners = Partner.objects.all()
+    if admin.is_platform_admin:
+        return partners
+    return partners.filter(pk=admin.partner_id)
+
+
+def partners_with_tenant_counts(admin: Any) -> QuerySet[Partner]:
+    return partners_visible_to(admin).annotate(tenant_count=Count("tenants"))
+
+
+def get_partner_for(admin: Any, pk: Any) -> Partner:
+    try:
+        return partners_visible_to(admin).get(pk=_pk(pk))
+    except Partner.DoesNotExist:
+        raise NotFound(_("No such partner.")) from None
+
+
+def scale_units_visible_to(admin: Any) -> QuerySet[ScaleUnit]:
+    """Scale units are platform infrastructure; partner administrators see those their
+    tenants run on."""
+    units = ScaleUnit.objects.all()
+    if admin.is_platform_admin:
+        return units
+    return units.filter(tenants__partner_id=admin.partner_id).distinct()
+
+
+def tenants_visible_to(admin: Any) -> QuerySet[Tenant]:
+    tenants = Tenant.objects.all()
+    if admin.is_platform_admin:
+        return tenants
+    return tenants.filter(partner_id=admin.partner_id)
+
+
+def get_tenant_for(admin: Any, pk: Any) -> Tenant:
+    try:
+        return tenants_visible_to(admin).get(pk=_pk(pk))
+    except Tenant.DoesNotExist:
+        raise NotFound(_("No such UC tenant.")) from None
+
+
+def with_markers(tenants: QuerySet[Tenant]) -> QuerySet[Tenant]:
+    """Annotate the R10 markers: `update_scheduled` (an open task) and
+    `update_recommended` (the version is marked Recommend update), in the same query."""
+    from ucfleet.updates.models import UpdateTask
+    from ucfleet.updates.choices import OPEN_STATUSES
+
+    open_task = UpdateTask.objects.filter(tenant=OuterRef("pk"), status__in=OPEN_STATUSES)
+    return tenants.annotate(update_scheduled=Exists(open_task)).select_related(
+        "partner", "version", "scale_unit")

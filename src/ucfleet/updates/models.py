@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from ucfleet.updates.choices import OPEN_STATUSES, AttemptOutcome, Status, TaskType, Timing
+
+
+class UpdateTask(models.Model):
+    """One update (or re-create) of one tenant; the worker's queue is this table (R11).
+
+    `partner` repeats the tenant's partner (fixed after creation) so that scoping and the
+    task list filter without a join.
+    """
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="tasks")
+    partner = models.ForeignKey("tenants.Partner", on_delete=models.CASCADE, related_name="+")
+    task_type = models.CharField(_("task type"), max_length=16, choices=TaskType.choices,
+                                 default=TaskType.UPDATE)
+    target_version = models.ForeignKey("versions.SoftwareVersion", on_delete=models.PROTECT,
+                                       related_name="+", verbose_name=_("target version"))
+    from_version = models.ForeignKey("versions.SoftwareVersion", on_delete=models.PROTECT,
+                                     related_name="+", verbose_name=_("previous version"))
+    timing = models.CharField(_("timing"), max_length=24, choices=Timing.choices)
+    earliest_start = models.DateTimeField(_("start"))
+    latest_start = models.DateTimeField(_("latest start"), null=True, blank=True)
+    is_forced = models.BooleanField(_("Forced update"), default=False)
+    redeploy = models.BooleanField(_("Redeployment"), default=False)
+    notify_partner = models.BooleanField(_("Send E-mail"), default=False)
+    notify_customer = models.BooleanField(_("Send e-mail (customer)"), default=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
+                              default=Status.PLANNED)
+    # Failed tasks that an administrator deleted leave the list but stay for the record.
+    is_archived = models.BooleanField(default=False)
+    scheduled_by = models.ForeignKey("accounts.Administrator", null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+",
+                                     verbose_name=_("scheduled by"))
+    # All tasks made by one request share it: one digest e-mail per request (R15).
+    request_id = models.UUIDField(default=uuid.uuid4, db_index=True)
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    created = models.DateTimeField(_("created"), db_index=True)
+    started = models.DateTimeField(_("started"), null=True, blank=True)
+    finished = models.DateTimeField(_("finished"), null=True, blank=True)
+    failure_reason = models.CharField(_("failure reason"), max_length=500, blank=True)
+    # The worker holding the task while it is in progress (worker.md describes the claim).
+    claimed_by = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("update task")
+        verbose_name_plural = _("update tasks")
+        ordering = ["earliest_start", "id"]
+        constraints = [
+            # R4: at most one planned or in-progress task per tenant, whoever races.
+            models.UniqueConstraint(
+                fields=["tenant"], condition=Q(status__in=list(OPEN_STATUSES)),
+                name="one_open_task_per_tenant",
+            ),
+            models.CheckConstraint(
+                name="latest_start_not_before_earliest",
+                condition=Q(latest_start__isnull=True)
+                | Q(latest_start__gte=models.F("earliest_start")),
+            ),
+        ]
+        indexes = [
+            # The worker's due query and the list's default order.
+            models.Index(fields=["status", "earliest_start", "id"], name="task_due"),
+            models.Index(fields=["partner", "status", "earliest_start"], name="task_partner"),
+            models.Index(fields=["tenant", "status"], name="task_tenant_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"task {self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class TaskAttempt(models.Model):
+    """One execution of a task by a worker: its steps with timestamps and output (R13)."""
+
+    task = models.ForeignKey(UpdateTask, on_delete=models.CASCADE, related_name="attempts")
+    worker_name = models.CharField(max_length=100)
+    started = models.DateTimeField()
+    finished = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices,
+                               default=AttemptOutcome.RUNNING)
+    log = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["started", "id"]

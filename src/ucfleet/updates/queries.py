@@ -1,0 +1,38 @@
+"""Reads of update tasks, always scoped to the acting administrator (R1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from ucfleet.core.errors import NotFound
+from ucfleet.updates.choices import OPEN_STATUSES
+from ucfleet.updates.models import UpdateTask
+
+
+def tasks_visible_to(admin: Any, *, include_archived: bool = False) -> QuerySet[UpdateTask]:
+    tasks = UpdateTask.objects.all()
+    if not include_archived:
+        tasks = tasks.filter(is_archived=False)
+    if admin.is_platform_admin:
+        return tasks
+    return tasks.filter(partner_id=admin.partner_id)
+
+
+def open_tasks_visible_to(admin: Any) -> QuerySet[UpdateTask]:
+    return tasks_visible_to(admin).filter(status__in=OPEN_STATUSES)
+
+
+def get_task_for(admin: Any, pk: Any) -> UpdateTask:
+    try:
+        return tasks_visible_to(admin).get(pk=int(pk))
+    except (UpdateTask.DoesNotExist, TypeError, ValueError):
+        raise NotFound(_("No such update task.")) from None
+
+
+def with_list_relations(tasks: QuerySet[UpdateTask]) -> QuerySet[UpdateTask]:
+    """Everything a task list row shows, fetched in the same query (no query per row)."""
+    return tasks.select_related("tenant", "partner", "target_version", "from_version",
+                                "scheduled_by")
