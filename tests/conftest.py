@@ -73,8 +73,9 @@ def partner_admin(partner_a):
 
 @pytest.fixture
 def advanced_partner_admin(partner_a):
-    return AdministratorFactory(username="alpha-adv", profile=Profile.PARTNER_ADVANCED,
-                                partner=partner_a)
+    return AdministratorFactory(
+        username="alpha-adv", profile=Profile.PARTNER_ADVANCED, partner=partner_a
+    )
 
 
 @pytest.fixture
@@ -84,12 +85,17 @@ def partner_b_admin(partner_b):
 
 @pytest.fixture
 def a_tenants(partner_a, versions, scale_unit):
-    return [TenantFactory(partner=partner_a, version=versions["current"], scale_unit=scale_unit)
-            for _ in range(3)]
+    return [
+        TenantFactory(partner=partner_a, version=versions["current"], scale_unit=scale_unit)
+        for _ in range(3)
+    ]
 
 
 @pytest.fixture
 def b_tenants(partner_b, versions, scale_unit):
-    return [TenantFactory(partner=partner_b, version=versions["current"], scale_unit=scale_unit,
-                          language="de")
-            for _ in range(2)]
+    return [
+        TenantFactory(
+            partner=partner_b, version=versions["current"], scale_unit=scale_unit, language="de"
+        )
+        for _ in range(2)
+    ]

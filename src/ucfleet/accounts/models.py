@@ -18,11 +18,16 @@ class Administrator(AbstractUser):
 
     profile = models.CharField(_("profile"), max_length=32, choices=Profile.choices)
     partner = models.ForeignKey(
-        "tenants.Partner", verbose_name=_("partner"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="administrators",
+        "tenants.Partner",
+        verbose_name=_("partner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="administrators",
     )
-    language = models.CharField(_("language"), max_length=2, choices=Language.choices,
-                                default=Language.EN)
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.EN
+    )
 
     class Meta:
         verbose_name = _("administrator")

@@ -8,8 +8,9 @@ class ChangeLogEntry(models.Model):
     """Who changed what and when; kept for the configured retention (90 days)."""
 
     at = models.DateTimeField(_("time"), db_index=True)
-    actor = models.ForeignKey("accounts.Administrator", null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        "accounts.Administrator", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # The name survives the administrator's deletion; "system" for the worker.
     actor_name = models.CharField(_("user"), max_length=150)
     action = models.CharField(_("action"), max_length=40)
@@ -19,8 +20,9 @@ class ChangeLogEntry(models.Model):
     old = models.TextField(_("old value"), blank=True)
     new = models.TextField(_("new value"), blank=True)
     # Scope for partner administrators: entries about one partner's objects (R1).
-    partner = models.ForeignKey("tenants.Partner", null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="+")
+    partner = models.ForeignKey(
+        "tenants.Partner", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("change log entry")

@@ -41,9 +41,16 @@ def record_many(actor: Any, changes: Any) -> None:
     ChangeLogEntry.objects.bulk_create(
         (
             ChangeLogEntry(
-                at=at, actor_id=actor_id, actor_name=actor_name, action=c.action,
-                object_type=c.object_type, object_id=_text(c.object_id), field=c.field,
-                old=_text(c.old), new=_text(c.new), partner_id=c.partner_id,
+                at=at,
+                actor_id=actor_id,
+                actor_name=actor_name,
+                action=c.action,
+                object_type=c.object_type,
+                object_id=_text(c.object_id),
+                field=c.field,
+                old=_text(c.old),
+                new=_text(c.new),
+                partner_id=c.partner_id,
             )
             for c in changes
         ),

@@ -11,11 +11,35 @@ from typing import Any
 from django.db import models
 
 
-def compare_and_set(model: type[models.Model], pk: Any, *, expected: dict[str, Any],
-                    changes: dict[str, Any]) -> bool:
+def compare_and_set(
+    model: type[models.Model], pk: Any, *, expected: dict[str, Any], changes: dict[str, Any]
+) -> bool:
     """Apply `changes` to row `pk` only if its fields still equal `expected`.
 
     Returns True when this call changed the row, False when another writer got there first
     (or the row is gone).
     """
     return model._default_manager.filter(pk=pk, **expected).update(**changes) == 1
+
+
+def bulk_compare_and_set(
+    model: type[models.Model], pks: list[Any], *, expected: dict[str, Any], changes: dict[str, Any]
+) -> list[Any]:
+    """Compare-and-set for many rows; returns the pks this call changed.
+
+    One UPDATE for the batch in the common case. If its row count shows that another writer
+    changed some rows in between, the batch is rolled back to a savepoint and retried row by
+    row, so the answer is exact without relying on row locks.
+    """
+    from django.db import transaction
+
+    if not pks:
+        return []
+    with transaction.atomic():
+        sid = transaction.savepoint()
+        changed = model._default_manager.filter(pk__in=pks, **expected).update(**changes)
+        if changed == len(pks):
+            transaction.savepoint_commit(sid)
+            return list(pks)
+        transaction.savepoint_rollback(sid)
+        return [pk for pk in pks if compare_and_set(model, pk, expected=expected, changes=changes)]

@@ -34,8 +34,9 @@ class Conflict(DomainError):
 class Invalid(DomainError):
     code = "invalid"
 
-    def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None,
-                 code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, errors: dict[str, list[str]] | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message, code=code)
         self.errors = errors or {}
 

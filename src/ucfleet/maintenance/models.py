@@ -13,8 +13,9 @@ class MaintenanceWindow(TimestampedModel):
     """
 
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
-    expected_task_minutes = models.PositiveIntegerField(_("expected task duration (minutes)"),
-                                                        default=30)
+    expected_task_minutes = models.PositiveIntegerField(
+        _("expected task duration (minutes)"), default=30
+    )
 
     class Meta:
         verbose_name = _("maintenance window for UC tenants")
@@ -39,16 +40,18 @@ class PlatformMaintenance(TimestampedModel):
     end = models.DateTimeField(_("end"), db_index=True)
     message_en = models.TextField(_("message (English)"), blank=True)
     message_de = models.TextField(_("message (German)"), blank=True)
-    created_by = models.ForeignKey("accounts.Administrator", null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        "accounts.Administrator", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("platform maintenance")
         verbose_name_plural = _("platform maintenances")
         ordering = ["start"]
         constraints = [
-            models.CheckConstraint(name="maintenance_ends_after_start",
-                                   condition=models.Q(end__gt=models.F("start"))),
+            models.CheckConstraint(
+                name="maintenance_ends_after_start", condition=models.Q(end__gt=models.F("start"))
+            ),
         ]
 
     def __str__(self) -> str:

@@ -46,8 +46,9 @@ def running_maintenance(at: datetime | None = None) -> PlatformMaintenance | Non
 
 def maintenance_overlapping(start: datetime, end: datetime) -> PlatformMaintenance | None:
     """The first maintenance that the period [start, end] touches, if any."""
-    return (PlatformMaintenance.objects.filter(start__lte=end, end__gt=start)
-            .order_by("start").first())
+    return (
+        PlatformMaintenance.objects.filter(start__lte=end, end__gt=start).order_by("start").first()
+    )
 
 
 def blocked_periods(after: datetime) -> list[tuple[datetime, datetime]]:
@@ -59,7 +60,9 @@ def next_task_window(after: datetime | None = None) -> Occurrence | None:
     moment = after or utcnow()
     window = get_window()
     return next_window_after(
-        window_slots(window), zone(window.time_zone), moment,
+        window_slots(window),
+        zone(window.time_zone),
+        moment,
         expected_task=timedelta(minutes=window.expected_task_minutes),
         blocked=blocked_periods(moment),
     )

@@ -40,8 +40,9 @@ def _validate_slots(slots: list[SlotInput]) -> None:
             raise Invalid.field(where, _("The duration must lie between 1 minute and 7 days."))
 
 
-def update_window(admin: Any, *, time_zone: str, slots: list[SlotInput],
-                  expected_task_minutes: int) -> MaintenanceWindow:
+def update_window(
+    admin: Any, *, time_zone: str, slots: list[SlotInput], expected_task_minutes: int
+) -> MaintenanceWindow:
     require_platform_admin(admin)
     if not is_valid_zone(time_zone):
         raise Invalid.field("time_zone", _("Unknown time zone: %(zone)s") % {"zone": time_zone})
@@ -56,12 +57,20 @@ def update_window(admin: Any, *, time_zone: str, slots: list[SlotInput],
         window.save()
         window.slots.all().delete()
         WindowSlot.objects.bulk_create(
-            WindowSlot(window=window, weekdays=sorted(set(s.weekdays)), start=s.start,
-                       duration_minutes=s.duration_minutes)
+            WindowSlot(
+                window=window,
+                weekdays=sorted(set(s.weekdays)),
+                start=s.start,
+                duration_minutes=s.duration_minutes,
+            )
             for s in slots
         )
-        record(admin, Change("update", "maintenance_window", window.pk, "settings", old,
-                             describe_window(window)))
+        record(
+            admin,
+            Change(
+                "update", "maintenance_window", window.pk, "settings", old, describe_window(window)
+            ),
+        )
     return window
 
 
@@ -80,17 +89,23 @@ def _validate_period(start: datetime, end: datetime) -> None:
         raise Invalid.field("end", _("The end must lie in the future."))
 
 
-def create_maintenance(admin: Any, *, start: datetime, end: datetime, message_en: str = "",
-                       message_de: str = "") -> PlatformMaintenance:
+def create_maintenance(
+    admin: Any, *, start: datetime, end: datetime, message_en: str = "", message_de: str = ""
+) -> PlatformMaintenance:
     """Announce a platform maintenance. Planned tasks it overlaps become its conflicts,
     which updates.services lists and resolves (R8)."""
     require_platform_admin(admin)
     _validate_period(start, end)
     with transaction.atomic():
         maintenance = PlatformMaintenance.objects.create(
-            start=start, end=end, message_en=message_en, message_de=message_de, created_by=admin)
-        record(admin, Change("create", "platform_maintenance", maintenance.pk, "period", "",
-                             str(maintenance)))
+            start=start, end=end, message_en=message_en, message_de=message_de, created_by=admin
+        )
+        record(
+            admin,
+            Change(
+                "create", "platform_maintenance", maintenance.pk, "period", "", str(maintenance)
+            ),
+        )
     return maintenance
 
 
@@ -111,8 +126,12 @@ def update_maintenance(admin: Any, pk: Any, **changes: Any) -> PlatformMaintenan
                 setattr(maintenance, name, changes[name])
         _validate_period(maintenance.start, maintenance.end)
         maintenance.save()
-        record(admin, Change("update", "platform_maintenance", maintenance.pk, "period", old,
-                             str(maintenance)))
+        record(
+            admin,
+            Change(
+                "update", "platform_maintenance", maintenance.pk, "period", old, str(maintenance)
+            ),
+        )
     return maintenance
 
 
@@ -120,6 +139,10 @@ def delete_maintenance(admin: Any, pk: Any) -> None:
     require_platform_admin(admin)
     with transaction.atomic():
         maintenance = get_maintenance(pk)
-        record(admin, Change("delete", "platform_maintenance", maintenance.pk, "period",
-                             str(maintenance), ""))
+        record(
+            admin,
+            Change(
+                "delete", "platform_maintenance", maintenance.pk, "period", str(maintenance), ""
+            ),
+        )
         maintenance.delete()

@@ -64,10 +64,15 @@ def overlaps(start: datetime, end: datetime, periods: Iterable[tuple[datetime, d
     return any(p_start <= end and start < p_end for p_start, p_end in periods)
 
 
-def next_window_after(slots: Sequence[Slot], tz: ZoneInfo, after: datetime, *,
-                      expected_task: timedelta,
-                      blocked: Sequence[tuple[datetime, datetime]] = (),
-                      horizon: timedelta = timedelta(days=400)) -> Occurrence | None:
+def next_window_after(
+    slots: Sequence[Slot],
+    tz: ZoneInfo,
+    after: datetime,
+    *,
+    expected_task: timedelta,
+    blocked: Sequence[tuple[datetime, datetime]] = (),
+    horizon: timedelta = timedelta(days=400),
+) -> Occurrence | None:
     """The next occurrence after `after` whose task period [start, latest start] is not blocked
     by a platform maintenance; None when there is none within `horizon`."""
     limit = after + horizon
@@ -79,7 +84,9 @@ def next_window_after(slots: Sequence[Slot], tz: ZoneInfo, after: datetime, *,
     return None
 
 
-def next_occurrences(slots: Sequence[Slot], tz: ZoneInfo, after: datetime, count: int) -> list[Occurrence]:
+def next_occurrences(
+    slots: Sequence[Slot], tz: ZoneInfo, after: datetime, count: int
+) -> list[Occurrence]:
     found: list[Occurrence] = []
     for occurrence in occurrences_after(slots, tz, after):
         found.append(occurrence)

@@ -14,8 +14,9 @@ class Partner(TimestampedModel):
 
     name = models.CharField(_("name"), max_length=200, unique=True)
     is_active = models.BooleanField(_("active"), default=True)
-    language = models.CharField(_("language"), max_length=2, choices=Language.choices,
-                                default=Language.EN)
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.EN
+    )
 
     class Meta:
         verbose_name = _("partner")
@@ -51,12 +52,18 @@ class Tenant(TimestampedModel):
     name = models.CharField(_("name"), max_length=200, unique=True)
     domain = models.CharField(_("domain"), max_length=253, unique=True)
     # Partner and language are fixed after creation (services refuse to change them).
-    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.PROTECT,
-                                related_name="tenants")
-    language = models.CharField(_("language"), max_length=2, choices=Language.choices,
-                                default=Language.EN)
-    version = models.ForeignKey("versions.SoftwareVersion", verbose_name=_("software version"),
-                                on_delete=models.PROTECT, related_name="tenants")
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="tenants"
+    )
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.EN
+    )
+    version = models.ForeignKey(
+        "versions.SoftwareVersion",
+        verbose_name=_("software version"),
+        on_delete=models.PROTECT,
+        related_name="tenants",
+    )
     description = models.TextField(_("description"), blank=True)
     customer_id = models.CharField(_("customer ID"), max_length=100, blank=True)
     notification_email = models.EmailField(_("e-mail address for notifications"), blank=True)
@@ -66,10 +73,17 @@ class Tenant(TimestampedModel):
     is_nfr = models.BooleanField(_("not for resale"), default=False)
     is_test = models.BooleanField(_("test"), default=False)
     test_until = models.DateField(_("test end date"), null=True, blank=True)
-    scale_unit = models.ForeignKey(ScaleUnit, verbose_name=_("scale unit"), null=True,
-                                   blank=True, on_delete=models.PROTECT, related_name="tenants")
-    instance_id = models.CharField(_("instance ID"), max_length=40, unique=True,
-                                   default=new_instance_id, editable=False)
+    scale_unit = models.ForeignKey(
+        ScaleUnit,
+        verbose_name=_("scale unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tenants",
+    )
+    instance_id = models.CharField(
+        _("instance ID"), max_length=40, unique=True, default=new_instance_id, editable=False
+    )
 
     class Meta:
         verbose_name = _("UC tenant")

@@ -67,9 +67,10 @@ def get_tenant_for(admin: Any, pk: Any) -> Tenant:
 def with_markers(tenants: QuerySet[Tenant]) -> QuerySet[Tenant]:
     """Annotate the R10 markers: `update_scheduled` (an open task) and
     `update_recommended` (the version is marked Recommend update), in the same query."""
-    from ucfleet.updates.models import UpdateTask
     from ucfleet.updates.choices import OPEN_STATUSES
+    from ucfleet.updates.models import UpdateTask
 
     open_task = UpdateTask.objects.filter(tenant=OuterRef("pk"), status__in=OPEN_STATUSES)
     return tenants.annotate(update_scheduled=Exists(open_task)).select_related(
-        "partner", "version", "scale_unit")
+        "partner", "version", "scale_unit"
+    )

@@ -28,26 +28,42 @@ class SkipReason(models.TextChoices):
     """Stable codes (API.md) with the readable text shown beside them."""
 
     OPEN_TASK_EXISTS = "open_task_exists", _("The UC tenant already has an open update task.")
-    AUTO_UPDATE_DISABLED = "auto_update_disabled", _(
-        "Automatic update is not allowed for this UC tenant; update it on its own after "
-        "confirming.")
+    AUTO_UPDATE_DISABLED = (
+        "auto_update_disabled",
+        _(
+            "Automatic update is not allowed for this UC tenant; update it on its own after "
+            "confirming."
+        ),
+    )
     VERSION_PROHIBITED = "version_prohibited", _("Updates to this software version are prohibited.")
-    LANGUAGE_UNSUPPORTED = "language_unsupported", _(
-        "The software version does not offer the UC tenant's language.")
-    SAME_VERSION = "same_version", _(
-        "The UC tenant already runs this version; choose Redeployment to redeploy it.")
-    DOWNGRADE_NOT_CONFIRMED = "downgrade_not_confirmed", _(
-        "Compatibility with older versions cannot be guaranteed.")
-    TEST_VERSION_FORBIDDEN = "test_version_forbidden", _(
-        "Test versions are available to platform administrators only.")
+    LANGUAGE_UNSUPPORTED = (
+        "language_unsupported",
+        _("The software version does not offer the UC tenant's language."),
+    )
+    SAME_VERSION = (
+        "same_version",
+        _("The UC tenant already runs this version; choose Redeployment to redeploy it."),
+    )
+    DOWNGRADE_NOT_CONFIRMED = (
+        "downgrade_not_confirmed",
+        _("Compatibility with older versions cannot be guaranteed."),
+    )
+    TEST_VERSION_FORBIDDEN = (
+        "test_version_forbidden",
+        _("Test versions are available to platform administrators only."),
+    )
 
 
-class Warning(models.TextChoices):  # noqa: A001 - the API's name for it
-    NO_CUSTOMER_EMAIL = "no_customer_email", _(
-        "The UC tenant has no e-mail address for notifications; the customer gets no e-mail.")
+class WarningCode(models.TextChoices):
+    NO_CUSTOMER_EMAIL = (
+        "no_customer_email",
+        _("The UC tenant has no e-mail address for notifications; the customer gets no e-mail."),
+    )
     DOWNGRADE = "downgrade", _("Compatibility with older versions cannot be guaranteed.")
-    AUTO_UPDATE_DISABLED = "auto_update_disabled", _(
-        "Automatic update is not allowed for this UC tenant; it is updated as confirmed.")
+    AUTO_UPDATE_DISABLED = (
+        "auto_update_disabled",
+        _("Automatic update is not allowed for this UC tenant; it is updated as confirmed."),
+    )
 
 
 class AttemptOutcome(models.TextChoices):

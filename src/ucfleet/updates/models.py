@@ -18,12 +18,21 @@ class UpdateTask(models.Model):
 
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="tasks")
     partner = models.ForeignKey("tenants.Partner", on_delete=models.CASCADE, related_name="+")
-    task_type = models.CharField(_("task type"), max_length=16, choices=TaskType.choices,
-                                 default=TaskType.UPDATE)
-    target_version = models.ForeignKey("versions.SoftwareVersion", on_delete=models.PROTECT,
-                                       related_name="+", verbose_name=_("target version"))
-    from_version = models.ForeignKey("versions.SoftwareVersion", on_delete=models.PROTECT,
-                                     related_name="+", verbose_name=_("previous version"))
+    task_type = models.CharField(
+        _("task type"), max_length=16, choices=TaskType.choices, default=TaskType.UPDATE
+    )
+    target_version = models.ForeignKey(
+        "versions.SoftwareVersion",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("target version"),
+    )
+    from_version = models.ForeignKey(
+        "versions.SoftwareVersion",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("previous version"),
+    )
     timing = models.CharField(_("timing"), max_length=24, choices=Timing.choices)
     earliest_start = models.DateTimeField(_("start"))
     latest_start = models.DateTimeField(_("latest start"), null=True, blank=True)
@@ -31,17 +40,24 @@ class UpdateTask(models.Model):
     redeploy = models.BooleanField(_("Redeployment"), default=False)
     notify_partner = models.BooleanField(_("Send E-mail"), default=False)
     notify_customer = models.BooleanField(_("Send e-mail (customer)"), default=False)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
-                              default=Status.PLANNED)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PLANNED
+    )
     # Failed tasks that an administrator deleted leave the list but stay for the record.
     is_archived = models.BooleanField(default=False)
-    scheduled_by = models.ForeignKey("accounts.Administrator", null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="+",
-                                     verbose_name=_("scheduled by"))
+    scheduled_by = models.ForeignKey(
+        "accounts.Administrator",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("scheduled by"),
+    )
     # All tasks made by one request share it: one digest e-mail per request (R15).
     request_id = models.UUIDField(default=uuid.uuid4, db_index=True)
-    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+")
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created = models.DateTimeField(_("created"), db_index=True)
     started = models.DateTimeField(_("started"), null=True, blank=True)
     finished = models.DateTimeField(_("finished"), null=True, blank=True)
@@ -56,7 +72,8 @@ class UpdateTask(models.Model):
         constraints = [
             # R4: at most one planned or in-progress task per tenant, whoever races.
             models.UniqueConstraint(
-                fields=["tenant"], condition=Q(status__in=list(OPEN_STATUSES)),
+                fields=["tenant"],
+                condition=Q(status__in=list(OPEN_STATUSES)),
                 name="one_open_task_per_tenant",
             ),
             models.CheckConstraint(
@@ -87,8 +104,9 @@ class TaskAttempt(models.Model):
     worker_name = models.CharField(max_length=100)
     started = models.DateTimeField()
     finished = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices,
-                               default=AttemptOutcome.RUNNING)
+    outcome = models.CharField(
+        max_length=16, choices=AttemptOutcome.choices, default=AttemptOutcome.RUNNING
+    )
     log = models.TextField(blank=True)
 
     class Meta:

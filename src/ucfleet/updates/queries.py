@@ -34,5 +34,6 @@ def get_task_for(admin: Any, pk: Any) -> UpdateTask:
 
 def with_list_relations(tasks: QuerySet[UpdateTask]) -> QuerySet[UpdateTask]:
     """Everything a task list row shows, fetched in the same query (no query per row)."""
-    return tasks.select_related("tenant", "partner", "target_version", "from_version",
-                                "scheduled_by")
+    return tasks.select_related(
+        "tenant", "partner", "target_version", "from_version", "scheduled_by"
+    )

@@ -1,0 +1,293 @@
+"""What a request to schedule updates would do, per tenant (R2, R4–R7). Writes nothing.
+
+`plan_updates` is shared by the preview and by `services.schedule_updates`, so what the
+administrator confirms is exactly what gets created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from ucfleet.core.errors import Forbidden, Invalid, NotFound
+from ucfleet.core.timeutils import format_server_time
+from ucfleet.core.timeutils import now as utcnow
+from ucfleet.maintenance import queries as maintenance
+from ucfleet.tenants.models import Tenant
+from ucfleet.tenants.queries import get_partner_for, tenants_visible_to
+from ucfleet.updates.choices import OPEN_STATUSES, SkipReason, TaskType, Timing, WarningCode
+from ucfleet.updates.models import UpdateTask
+from ucfleet.versions.models import SoftwareVersion
+from ucfleet.versions.queries import get_target_version
+from ucfleet.versions.rules import VersionFacts, is_downgrade, target_skip_reason
+
+BATCH = 5000
+
+
+@dataclass
+class ScheduleRequest:
+    """One administrator's request; exactly one of tenant_ids, partner_id, all_tenants."""
+
+    timing: str
+    target_version: Any
+    tenant_ids: list[int] | None = None
+    partner_id: int | None = None
+    all_tenants: bool = False
+    start: datetime | None = None
+    task_type: str = TaskType.UPDATE
+    forced: bool = False
+    redeploy: bool = False
+    notify_partner: bool = False
+    notify_customer: bool = False
+    confirm_downgrade: bool = False
+    confirm_auto_update_disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRow:
+    id: int
+    name: str
+    partner_id: int
+    partner_name: str
+    language: str
+    version_id: int
+    auto_update_allowed: bool
+    notification_email: str
+
+
+@dataclass(slots=True)
+class PlannedTask:
+    tenant_id: int
+    tenant_name: str
+    partner_id: int
+    partner_name: str
+    from_version_id: int
+    earliest_start: datetime
+    latest_start: datetime | None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    tenant_id: int
+    tenant_name: str
+    reason: str
+
+    @property
+    def text(self) -> str:
+        return str(SkipReason(self.reason).label)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    tenant_id: int | None
+    tenant_name: str
+    code: str
+
+    @property
+    def text(self) -> str:
+        return str(WarningCode(self.code).label)
+
+
+@dataclass
+class SchedulePlan:
+    target_version: SoftwareVersion
+    timing: str
+    earliest_start: datetime
+    latest_start: datetime | None
+    planned: list[PlannedTask]
+    skipped: list[Skip]
+    warnings: list[Notice]
+
+
+def _validate_options(admin: Any, request: ScheduleRequest) -> None:
+    if request.timing not in Timing.values:
+        raise Invalid.field(
+            "timing", _("Choose Immediately, Maintenance window (server time) or Custom time.")
+        )
+    if request.task_type not in TaskType.values:
+        raise Invalid.field("task_type", _("The task type must be update or recreate."))
+    if request.forced and not admin.is_platform_admin:
+        raise Forbidden(_("Only platform administrators may set Forced update."))
+    chosen = sum(
+        [request.tenant_ids is not None, request.partner_id is not None, bool(request.all_tenants)]
+    )
+    if chosen != 1:
+        raise Invalid.field("tenants", _("Choose UC tenants, one partner, or all UC tenants."))
+    if request.tenant_ids is not None and not request.tenant_ids:
+        raise Invalid.field("tenants", _("Select at least one UC tenant."))
+    if request.all_tenants and not admin.is_platform_admin:
+        raise Forbidden(_("Only platform administrators may update all UC tenants."))
+
+
+def describe_maintenance(m: Any) -> str:
+    tz = maintenance.server_zone()
+    return _("the platform maintenance from %(start)s to %(end)s") % {
+        "start": format_server_time(m.start, tz),
+        "end": format_server_time(m.end, tz),
+    }
+
+
+def refuse_if_in_maintenance(
+    earliest: datetime, latest: datetime | None, *, field_name: str = "start"
+) -> None:
+    """R8: no task period may overlap a platform maintenance; the error names it."""
+    clash = maintenance.maintenance_overlapping(earliest, latest or earliest)
+    if clash is not None:
+        raise Invalid.field(
+            field_name,
+            _("The time overlaps %(maintenance)s; no tasks can be scheduled for this period.")
+            % {"maintenance": describe_maintenance(clash)},
+            code="platform_maintenance",
+        )
+
+
+def custom_period(start: datetime | None, *, now: datetime) -> tuple[datetime, datetime]:
+    if start is None:
+        raise Invalid.field("start", _("Choose the date and time for Custom time."))
+    if start <= now:
+        raise Invalid.field("start", _("The time must lie in the future."))
+    grace = timedelta(minutes=settings.UCFLEET["CUSTOM_START_GRACE_MINUTES"])
+    return start, start + grace
+
+
+def task_period(
+    timing: str, start: datetime | None, *, now: datetime
+) -> tuple[datetime, datetime | None]:
+    """Earliest and latest start for a timing type (R2), refused inside a maintenance (R8)."""
+    if timing == Timing.IMMEDIATE:
+        earliest, latest = now, None
+    elif timing == Timing.MAINTENANCE_WINDOW:
+        occurrence = maintenance.next_task_window(now)
+        if occurrence is None:
+            raise Invalid.field(
+                "timing",
+                _(
+                    "The maintenance window has no occurrence that a "
+                    "platform maintenance does not block."
+                ),
+                code="no_window",
+            )
+        window = maintenance.get_window()
+        earliest = occurrence.start
+        latest = occurrence.latest_start(timedelta(minutes=window.expected_task_minutes))
+    else:
+        earliest, latest = custom_period(start, now=now)
+    refuse_if_in_maintenance(earliest, latest)
+    return earliest, latest
+
+
+def _selected_tenants(admin: Any, request: ScheduleRequest) -> QuerySet[Tenant]:
+    if request.tenant_ids is not None:
+        ids = sorted(set(request.tenant_ids))
+        tenants = tenants_visible_to(admin).filter(pk__in=ids)
+        if tenants.count() != len(ids):
+            # R1: a foreign or unknown id fails the whole request, without saying which.
+            raise NotFound(_("No such UC tenant."))
+        return tenants
+    if request.partner_id is not None:
+        return tenants_visible_to(admin).filter(partner=get_partner_for(admin, request.partner_id))
+    return tenants_visible_to(admin)
+
+
+def _tenant_rows(tenants: QuerySet[Tenant]) -> Iterator[TenantRow]:
+    rows = tenants.order_by("pk").values_list(
+        "id",
+        "name",
+        "partner_id",
+        "partner__name",
+        "language",
+        "version_id",
+        "auto_update_allowed",
+        "notification_email",
+    )
+    for row in rows.iterator(chunk_size=BATCH):
+        yield TenantRow(*row)
+
+
+def _version_facts() -> dict[int, VersionFacts]:
+    return {
+        v.id: VersionFacts(
+            v.id, v.name, tuple(v.languages or ()), v.update_prohibited, v.for_testing
+        )
+        for v in SoftwareVersion.objects.all()
+    }
+
+
+def plan_updates(
+    admin: Any, request: ScheduleRequest, *, now: datetime | None = None
+) -> SchedulePlan:
+    _validate_options(admin, request)
+    moment = now or utcnow()
+    target = get_target_version(request.target_version)
+    earliest, latest = task_period(request.timing, request.start, now=moment)
+    tenants = _selected_tenants(admin, request)
+    is_single = request.tenant_ids is not None and len(set(request.tenant_ids)) == 1
+    open_tenants = set(
+        UpdateTask.objects.filter(status__in=OPEN_STATUSES, tenant__in=tenants).values_list(
+            "tenant_id", flat=True
+        )
+    )
+    facts = _version_facts()
+    target_facts = facts[target.id]
+    allows_same = request.redeploy or request.task_type == TaskType.RECREATE
+
+    plan = SchedulePlan(target, request.timing, earliest, latest, [], [], [])
+    for row in _tenant_rows(tenants):
+        reason = _skip_reason(
+            row,
+            admin=admin,
+            request=request,
+            is_single=is_single,
+            has_open_task=row.id in open_tenants,
+            target=target_facts,
+            current=facts[row.version_id],
+            allows_same=allows_same,
+        )
+        if reason:
+            plan.skipped.append(Skip(row.id, row.name, reason))
+            continue
+        planned = PlannedTask(
+            row.id, row.name, row.partner_id, row.partner_name, row.version_id, earliest, latest
+        )
+        if is_downgrade(target=target_facts, current=facts[row.version_id]):
+            planned.warnings.append(WarningCode.DOWNGRADE)
+        if not row.auto_update_allowed:
+            planned.warnings.append(WarningCode.AUTO_UPDATE_DISABLED)
+        if request.notify_customer and not row.notification_email:
+            planned.warnings.append(WarningCode.NO_CUSTOMER_EMAIL)
+        plan.warnings.extend(Notice(row.id, row.name, code) for code in planned.warnings)
+        plan.planned.append(planned)
+    return plan
+
+
+def _skip_reason(
+    row: TenantRow,
+    *,
+    admin: Any,
+    request: ScheduleRequest,
+    is_single: bool,
+    has_open_task: bool,
+    target: VersionFacts,
+    current: VersionFacts,
+    allows_same: bool,
+) -> str | None:
+    if has_open_task:
+        return SkipReason.OPEN_TASK_EXISTS
+    # R6: left out of bulk selections; one at a time only after a confirmation.
+    if not row.auto_update_allowed and not (is_single and request.confirm_auto_update_disabled):
+        return SkipReason.AUTO_UPDATE_DISABLED
+    return target_skip_reason(
+        target=target,
+        current=current,
+        language=row.language,
+        is_platform_admin=admin.is_platform_admin,
+        allows_same_version=allows_same,
+        confirm_downgrade=request.confirm_downgrade,
+    )

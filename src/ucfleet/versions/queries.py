@@ -1,0 +1,50 @@
+"""Reads of software versions, scoped: test versions exist only for platform administrators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.utils.translation import gettext as _
+
+from ucfleet.core.errors import NotFound
+from ucfleet.versions.models import SoftwareVersion
+
+
+def versions_visible_to(admin: Any) -> QuerySet[SoftwareVersion]:
+    versions = SoftwareVersion.objects.all()
+    if admin.is_platform_admin:
+        return versions
+    return versions.filter(for_testing=False)
+
+
+def versions_with_tenant_counts(admin: Any) -> QuerySet[SoftwareVersion]:
+    """The version list shows how many tenants run each version — of the caller's scope."""
+    from django.db.models import Q
+
+    if admin.is_platform_admin:
+        count = Count("tenants")
+    else:
+        count = Count("tenants", filter=Q(tenants__partner_id=admin.partner_id))
+    return versions_visible_to(admin).annotate(tenant_count=count)
+
+
+def _find(versions: QuerySet[SoftwareVersion], ref: Any) -> SoftwareVersion:
+    match = versions.filter(name=ref).first() if isinstance(ref, str) else None
+    if match is None and not isinstance(ref, bool) and str(ref).isdigit():
+        match = versions.filter(pk=int(ref)).first()
+    if match is None:
+        raise NotFound(_("No such software version."))
+    return match
+
+
+def get_version_for(admin: Any, ref: Any) -> SoftwareVersion:
+    """A version the admin may see, by name or by id (a name wins over an equal id)."""
+    return _find(versions_visible_to(admin), ref)
+
+
+def get_target_version(ref: Any) -> SoftwareVersion:
+    """A requested target version, test versions included: the scheduling rules then refuse
+    a test version for partner administrators with the explicit `test_version_forbidden`
+    (API.md) rather than a bare "not found"."""
+    return _find(SoftwareVersion.objects.all(), ref)
