@@ -25,15 +25,22 @@ def sunday_window(platform_admin):
 def maintenance_tomorrow(platform_admin):
     start = timezone.now() + timedelta(days=1)
     return PlatformMaintenance.objects.create(
-        start=start, end=start + timedelta(hours=3), message_en="Database upgrade",
-        message_de="Datenbank-Upgrade", created_by=platform_admin)
+        start=start,
+        end=start + timedelta(hours=3),
+        message_en="Database upgrade",
+        message_de="Datenbank-Upgrade",
+        created_by=platform_admin,
+    )
 
 
 @pytest.fixture
 def request_for():
     def make(tenants, version, **options):
         return ScheduleRequest(
-            tenant_ids=[t.pk for t in tenants], timing=options.pop("timing", "immediate"),
-            target_version=version.pk, **options)
+            tenant_ids=[t.pk for t in tenants],
+            timing=options.pop("timing", "immediate"),
+            target_version=version.pk,
+            **options,
+        )
 
     return make

@@ -98,6 +98,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
             },
+            # Tests use a file, not shared-cache memory, so that threads and worker processes
+            # see SQLite's real locking (shared cache answers "table is locked" instead).
+            "TEST": {"NAME": str(SQLITE_PATH.with_name("test-" + SQLITE_PATH.name))},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,0 +1,51 @@
+"""R4 under concurrency: two requests for the same tenant, on two database connections."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+
+from ucfleet.updates.choices import OPEN_STATUSES, SkipReason
+from ucfleet.updates.models import UpdateTask
+from ucfleet.updates.services import ScheduleRequest, schedule_updates
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_racing_requests_create_one_open_task(platform_admin, a_tenants, versions):
+    tenant = a_tenants[0]
+    request = ScheduleRequest(
+        tenant_ids=[tenant.pk], timing="immediate", target_version=versions["new"].pk
+    )
+    first_inserted = threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                outcomes["first"] = schedule_updates(platform_admin, request)
+                first_inserted.set()
+                time.sleep(0.5)  # hold the uncommitted row while the second request runs
+        finally:
+            first_inserted.set()
+            connection.close()
+
+    def second():
+        first_inserted.wait(10)
+        try:
+            outcomes["second"] = schedule_updates(platform_admin, request)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    created = [outcomes[k].created_count for k in ("first", "second")]
+    assert created == [1, 0]
+    assert [s.reason for s in outcomes["second"].skipped] == [SkipReason.OPEN_TASK_EXISTS]
+    assert UpdateTask.objects.filter(tenant=tenant, status__in=OPEN_STATUSES).count() == 1
