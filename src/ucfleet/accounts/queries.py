@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from ucfleet.accounts.models import Administrator
+from ucfleet.core.errors import NotFound
+
+
+def administrators_visible_to(admin: Any) -> QuerySet[Administrator]:
+    """Platform administrators see everyone; partner administrators their partner's (R1)."""
+    admins = Administrator.objects.select_related("partner")
+    if admin.is_platform_admin:
+        return admins
+    return admins.filter(partner_id=admin.partner_id)
+
+
+def get_administrator_for(admin: Any, pk: Any) -> Administrator:
+    try:
+        return administrators_visible_to(admin).get(pk=int(pk))
+    except (Administrator.DoesNotExist, TypeError, ValueError):
+        raise NotFound(_("No such administrator.")) from None
+
+
+def partner_admin_emails(partner_id: int) -> list[tuple[str, str]]:
+    """(e-mail, language) of the partner's active administrators: they get partner notices."""
+    return list(
+        Administrator.objects.filter(partner_id=partner_id, is_active=True)
+        .exclude(email="")
+        .order_by("email")
+        .values_list("email", "language")
+    )

@@ -1,0 +1,165 @@
+"""The only writers of partners, scale units and tenants.
+
+Partner and language of a tenant are fixed after creation; its software version changes
+only through update tasks. Partner administrators create and edit their own partner's
+tenants; everything else here is for platform administrators.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ucfleet.audit.services import Change, record_many
+from ucfleet.core.errors import Forbidden, Invalid
+from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
+from ucfleet.tenants.queries import get_partner_for, get_tenant_for
+from ucfleet.versions.queries import get_version_for
+
+EDITABLE_FIELDS = (
+    "name",
+    "domain",
+    "description",
+    "customer_id",
+    "notification_email",
+    "is_active",
+    "auto_update_allowed",
+    "is_productive",
+    "is_nfr",
+    "is_test",
+    "test_until",
+    "scale_unit",
+)
+FIXED_AFTER_CREATION = ("partner", "language", "version", "instance_id")
+
+
+def _full_clean(obj: Any) -> None:
+    try:
+        obj.full_clean()
+    except ValidationError as exc:
+        raise Invalid(_("Please correct the marked fields."), errors=exc.message_dict) from None
+
+
+def _resolve_references(admin: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    """Turn ids into objects the admin may use; a foreign id is "not found" (R1)."""
+    resolved = dict(fields)
+    if "partner" in resolved and not isinstance(resolved["partner"], Partner):
+        resolved["partner"] = get_partner_for(admin, resolved["partner"])
+    if "version" in resolved and resolved["version"] is not None:
+        resolved["version"] = get_version_for(
+            admin, getattr(resolved["version"], "pk", resolved["version"])
+        )
+    if resolved.get("scale_unit") not in (None, "") and not isinstance(
+        resolved["scale_unit"], ScaleUnit
+    ):
+        try:
+            resolved["scale_unit"] = ScaleUnit.objects.get(pk=int(resolved["scale_unit"]))
+        except (ScaleUnit.DoesNotExist, TypeError, ValueError):
+            raise Invalid.field("scale_unit", _("No such scale unit.")) from None
+    elif "scale_unit" in resolved and resolved["scale_unit"] == "":
+        resolved["scale_unit"] = None
+    return resolved
+
+
+def create_tenant(admin: Any, **fields: Any) -> Tenant:
+    unknown = set(fields) - set(EDITABLE_FIELDS) - {"partner", "language", "version"}
+    if unknown:
+        raise Invalid.field(sorted(unknown)[0], _("Unknown field."))
+    if admin.is_partner_admin:
+        fields.setdefault("partner", admin.partner_id)
+    for required in ("partner", "version"):
+        if fields.get(required) in (None, ""):
+            raise Invalid.field(required, _("This field is required."))
+    tenant = Tenant(**_resolve_references(admin, fields))
+    _full_clean(tenant)
+    with transaction.atomic():
+        tenant.save()
+        record_many(
+            admin,
+            [
+                Change(
+                    "create",
+                    "tenant",
+                    tenant.pk,
+                    "name",
+                    "",
+                    tenant.name,
+                    partner_id=tenant.partner_id,
+                )
+            ],
+        )
+    return tenant
+
+
+def update_tenant(admin: Any, pk: Any, **changes: Any) -> Tenant:
+    tenant = get_tenant_for(admin, pk)
+    for name in FIXED_AFTER_CREATION:
+        if name in changes:
+            current = (
+                getattr(tenant, f"{name}_id", None)
+                if name in ("partner", "version")
+                else getattr(tenant, name)
+            )
+            wanted = getattr(changes[name], "pk", changes[name])
+            if str(wanted) != str(current):
+                raise Invalid.field(name, _("This field cannot be changed after creation."))
+            changes.pop(name)
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise Invalid.field(sorted(unknown)[0], _("Unknown field."))
+    resolved = _resolve_references(admin, changes)
+    old = {name: getattr(tenant, name) for name in resolved}
+    for name, value in resolved.items():
+        setattr(tenant, name, value)
+    _full_clean(tenant)
+    with transaction.atomic():
+        tenant.save()
+        record_many(
+            admin,
+            [
+                Change(
+                    "update",
+                    "tenant",
+                    tenant.pk,
+                    name,
+                    old[name],
+                    value,
+                    partner_id=tenant.partner_id,
+                )
+                for name, value in resolved.items()
+                if old[name] != value
+            ],
+        )
+    return tenant
+
+
+def create_partner(
+    admin: Any, *, name: str, language: str = "en", is_active: bool = True
+) -> Partner:
+    if not admin.is_platform_admin:
+        raise Forbidden(_("Only platform administrators may create partners."))
+    partner = Partner(name=name, language=language, is_active=is_active)
+    _full_clean(partner)
+    with transaction.atomic():
+        partner.save()
+        record_many(
+            admin,
+            [Change("create", "partner", partner.pk, "name", "", name, partner_id=partner.pk)],
+        )
+    return partner
+
+
+def create_scale_unit(
+    admin: Any, *, name: str, location: str = "", max_concurrent_tasks: int = 10
+) -> ScaleUnit:
+    if not admin.is_platform_admin:
+        raise Forbidden(_("Only platform administrators may create scale units."))
+    unit = ScaleUnit(name=name, location=location, max_concurrent_tasks=max_concurrent_tasks)
+    _full_clean(unit)
+    with transaction.atomic():
+        unit.save()
+        record_many(admin, [Change("create", "scale_unit", unit.pk, "name", "", name)])
+    return unit
