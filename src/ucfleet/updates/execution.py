@@ -1,0 +1,436 @@
+"""Execution transitions of update tasks (R11–R14): the only writers the worker uses.
+
+Every transition is a compare-and-set on the task's status (and, once claimed, on the worker
+that holds it), written together with the change log and the outbox in one transaction.
+`docs/worker.md` describes the protocol; this module is its implementation on the domain side
+and knows nothing of worker processes, threads or drivers.
+
+The claim is the one place where a read decides a write (the caps, R11): it runs under a lock
+that serializes claimers. On SQLite the IMMEDIATE transaction (settings: `transaction_mode`)
+takes the database's write lock at BEGIN; on PostgreSQL a transaction-scoped advisory lock
+does the same for claimers only. Completions, failures and recoveries only ever lower the
+number of running tasks, so they need no lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Q, QuerySet
+
+from ucfleet.audit.services import Change, record_many
+from ucfleet.core.cas import compare_and_set
+from ucfleet.core.timeutils import now as utcnow
+from ucfleet.maintenance.queries import get_window, next_task_window, running_maintenance
+from ucfleet.notifications import services as notify
+from ucfleet.tenants.models import ScaleUnit, Tenant
+from ucfleet.updates.choices import AttemptOutcome, Status, Timing
+from ucfleet.updates.models import TaskAttempt, UpdateTask
+
+log = logging.getLogger(__name__)
+
+START_WINDOW_MISSED = "start window missed"
+WORKER_LOST = "interrupted: worker lost"
+# Arbitrary but fixed: the key of the PostgreSQL advisory lock that serializes claims.
+CLAIM_LOCK_KEY = 0x75C_F1EE7
+MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A task this worker now holds, with its open attempt (relations loaded)."""
+
+    task: UpdateTask
+    attempt: TaskAttempt
+
+
+@dataclass
+class MissedWindows:
+    moved: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def _change(task: UpdateTask | dict, action: str, fld: str, old: object, new: object) -> Change:
+    pk = task["pk"] if isinstance(task, dict) else task.pk
+    partner_id = task["partner_id"] if isinstance(task, dict) else task.partner_id
+    return Change(action, "update_task", pk, fld, old, new, partner_id=partner_id)
+
+
+# --- due (R11) ---------------------------------------------------------------------------------
+
+
+def due_tasks(at: datetime) -> QuerySet[UpdateTask]:
+    """Planned tasks whose start period contains `at`, in execution order (R2, R11).
+
+    The caps and platform maintenance are not part of this: they depend on what runs now,
+    which only the claim (under its lock) may read.
+    """
+    return (
+        UpdateTask.objects.filter(status=Status.PLANNED, earliest_start__lte=at)
+        .filter(Q(latest_start__isnull=True) | Q(latest_start__gte=at))
+        .order_by("earliest_start", "created", "id")
+    )
+
+
+def running_counts() -> tuple[int, Counter[int | None]]:
+    """How many tasks are in progress: in total and per scale unit (None: no unit)."""
+    per_unit: Counter[int | None] = Counter()
+    rows = (
+        UpdateTask.objects.filter(status=Status.IN_PROGRESS)
+        .values("tenant__scale_unit_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        per_unit[row["tenant__scale_unit_id"]] += row["n"]
+    return sum(per_unit.values()), per_unit
+
+
+def _take_claim_lock() -> None:
+    """Serialize claimers for the rest of the current transaction (see module doc)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK_KEY])
+    # SQLite: BEGIN IMMEDIATE has already taken the database's single write lock.
+
+
+def _candidates(at: datetime, *, full_units: set[int], tried: set[int], limit: int) -> list:
+    rows = due_tasks(at).exclude(tenant__scale_unit_id__in=full_units).exclude(pk__in=tried)
+    if connection.features.has_select_for_update_skip_locked:
+        # A speed-up only: rows the portal is changing right now are skipped instead of
+        # waited for. Correctness rests on the compare-and-set below.
+        rows = rows.select_for_update(skip_locked=True, of=("self",))
+    return list(rows.values_list("id", "tenant__scale_unit_id")[:limit])
+
+
+def claim_due_tasks(*, worker_name: str, limit: int) -> list[Claim]:
+    """Take up to `limit` due tasks for `worker_name`: planned → in progress (R11, R14).
+
+    Caps hold across processes because counting and claiming happen under the claim lock:
+    no other claimer can commit between this transaction's count and its claims.
+    """
+    if limit <= 0:
+        return []
+    with transaction.atomic():
+        _take_claim_lock()
+        if running_maintenance() is not None:  # R8: no task starts during maintenance
+            return []
+        total, per_unit = running_counts()
+        room = min(limit, settings.UCFLEET["MAX_CONCURRENT_TASKS"] - total)
+        if room <= 0:
+            return []
+        caps = dict(ScaleUnit.objects.values_list("id", "max_concurrent_tasks"))
+        full = {unit for unit, cap in caps.items() if per_unit[unit] >= cap}
+        # Taken after the counts: a task's `started` then lies after the `finished` of every
+        # task whose slot it reuses (the multi-process test checks overlaps with these).
+        at = utcnow()
+        claimed: list[int] = []
+        tried: set[int] = set()
+        while room > 0:
+            # A few extra rows, so that tasks skipped for a unit filled meanwhile rarely
+            # cost another query.
+            wanted = room + 8
+            batch = _candidates(at, full_units=full, tried=tried, limit=wanted)
+            for task_id, unit in batch:
+                tried.add(task_id)
+                if unit in full:
+                    continue
+                if not compare_and_set(
+                    UpdateTask,
+                    task_id,
+                    expected={"status": Status.PLANNED, "earliest_start__lte": at},
+                    changes={
+                        "status": Status.IN_PROGRESS,
+                        "claimed_by": worker_name,
+                        "started": at,
+                    },
+                ):
+                    continue  # changed by the portal meanwhile
+                claimed.append(task_id)
+                room -= 1
+                per_unit[unit] += 1
+                if unit is not None and per_unit[unit] >= caps.get(unit, 0):
+                    full.add(unit)
+                if room == 0:
+                    break
+            if len(batch) < wanted:
+                break  # nothing more is due
+        if not claimed:
+            return []
+        TaskAttempt.objects.bulk_create(
+            TaskAttempt(task_id=pk, worker_name=worker_name, started=at) for pk in claimed
+        )
+        tasks = list(
+            UpdateTask.objects.filter(pk__in=claimed).select_related(
+                "tenant__partner", "tenant__scale_unit", "target_version", "from_version"
+            )
+        )
+        record_many(
+            None, [_change(t, "start", "status", Status.PLANNED, Status.IN_PROGRESS) for t in tasks]
+        )
+        attempts = {
+            a.task_id: a
+            for a in TaskAttempt.objects.filter(
+                task_id__in=claimed, worker_name=worker_name, outcome=AttemptOutcome.RUNNING
+            )
+        }
+    order = {pk: i for i, pk in enumerate(claimed)}
+    tasks.sort(key=lambda t: order[t.pk])
+    return [Claim(task=t, attempt=attempts[t.pk]) for t in tasks]
+
+
+# --- the end of an attempt ---------------------------------------------------------------------
+
+
+def _close_attempt(attempt_id: int, *, outcome: str, text: str, at: datetime) -> None:
+    TaskAttempt.objects.filter(pk=attempt_id, outcome=AttemptOutcome.RUNNING).update(
+        outcome=outcome, finished=at, log=text
+    )
+
+
+def _note_lost_hold(attempt_id: int, text: str) -> None:
+    """The task was taken from this worker (declared lost) while it ran: keep its log for
+    the record, but change nothing else."""
+    note = "\nresult discarded: the task was no longer held by this worker"
+    TaskAttempt.objects.filter(pk=attempt_id).update(log=text + note)
+    log.warning("attempt %s finished after its task was taken from the worker", attempt_id)
+
+
+def complete_task(*, task_id: int, attempt_id: int, worker_name: str, log_text: str) -> bool:
+    """In progress → executed; the tenant now runs the target version (R11).
+
+    False when the task is no longer held by `worker_name` (it was declared lost meanwhile).
+    """
+    with transaction.atomic():
+        at = utcnow()
+        if not compare_and_set(
+            UpdateTask,
+            task_id,
+            expected={"status": Status.IN_PROGRESS, "claimed_by": worker_name},
+            changes={"status": Status.EXECUTED, "finished": at},
+        ):
+            _note_lost_hold(attempt_id, log_text)
+            return False
+        task = UpdateTask.objects.select_related("tenant__version", "target_version").get(
+            pk=task_id
+        )
+        Tenant.objects.filter(pk=task.tenant_id).update(
+            version_id=task.target_version_id, updated=at
+        )
+        _close_attempt(attempt_id, outcome=AttemptOutcome.SUCCEEDED, text=log_text, at=at)
+        record_many(
+            None,
+            [
+                _change(task, "complete", "status", Status.IN_PROGRESS, Status.EXECUTED),
+                Change(
+                    "update",
+                    "tenant",
+                    task.tenant_id,
+                    "version",
+                    task.tenant.version.name,
+                    task.target_version.name,
+                    partner_id=task.partner_id,
+                ),
+            ],
+        )
+    return True
+
+
+def fail_task(
+    *, task_id: int, attempt_id: int, worker_name: str, reason: str, log_text: str
+) -> bool:
+    """In progress → failed with `reason`; the partner is told (R11, R16)."""
+    with transaction.atomic():
+        at = utcnow()
+        reason = reason[:MAX_REASON]
+        if not compare_and_set(
+            UpdateTask,
+            task_id,
+            expected={"status": Status.IN_PROGRESS, "claimed_by": worker_name},
+            changes={"status": Status.FAILED, "finished": at, "failure_reason": reason},
+        ):
+            _note_lost_hold(attempt_id, log_text)
+            return False
+        _close_attempt(attempt_id, outcome=AttemptOutcome.FAILED, text=log_text, at=at)
+        partner_id = UpdateTask.objects.values_list("partner_id", flat=True).get(pk=task_id)
+        record_many(
+            None,
+            [
+                _change(
+                    {"pk": task_id, "partner_id": partner_id},
+                    "fail",
+                    "status",
+                    Status.IN_PROGRESS,
+                    f"{Status.FAILED}: {reason}",
+                )
+            ],
+        )
+        notify.notify_task_failed(task_id)
+    return True
+
+
+def hand_back_task(*, task_id: int, attempt_id: int, worker_name: str, log_text: str) -> bool:
+    """In progress → planned again: a stopping worker returns a task it had not yet begun
+    to change (no update step started), so another worker can take it."""
+    with transaction.atomic():
+        at = utcnow()
+        if not compare_and_set(
+            UpdateTask,
+            task_id,
+            expected={"status": Status.IN_PROGRESS, "claimed_by": worker_name},
+            changes={"status": Status.PLANNED, "claimed_by": "", "started": None},
+        ):
+            _note_lost_hold(attempt_id, log_text)
+            return False
+        _close_attempt(attempt_id, outcome=AttemptOutcome.INTERRUPTED, text=log_text, at=at)
+        partner_id = UpdateTask.objects.values_list("partner_id", flat=True).get(pk=task_id)
+        record_many(
+            None,
+            [
+                _change(
+                    {"pk": task_id, "partner_id": partner_id},
+                    "hand_back",
+                    "status",
+                    Status.IN_PROGRESS,
+                    Status.PLANNED,
+                )
+            ],
+        )
+    return True
+
+
+def save_attempt_log(*, attempt_id: int, log_text: str) -> None:
+    """The steps so far, visible while the attempt runs."""
+    TaskAttempt.objects.filter(pk=attempt_id, outcome=AttemptOutcome.RUNNING).update(log=log_text)
+
+
+# --- lost workers (R14) ------------------------------------------------------------------------
+
+
+def fail_interrupted_tasks(*, alive_workers: QuerySet | list[str], note: str) -> list[int]:
+    """In-progress tasks whose holder is not among `alive_workers` (names: a list or a
+    subquery) become failed "interrupted: worker lost"; their open attempts are closed with
+    `note`. Returns the ids this call failed."""
+    failed: list[int] = []
+    with transaction.atomic():
+        rows = list(
+            UpdateTask.objects.filter(status=Status.IN_PROGRESS)
+            .exclude(claimed_by__in=alive_workers)
+            .values("pk", "partner_id", "claimed_by")
+        )
+        at = utcnow()
+        for row in rows:
+            if compare_and_set(
+                UpdateTask,
+                row["pk"],
+                expected={"status": Status.IN_PROGRESS, "claimed_by": row["claimed_by"]},
+                changes={"status": Status.FAILED, "finished": at, "failure_reason": WORKER_LOST},
+            ):
+                failed.append(row["pk"])
+        if not failed:
+            return []
+        for attempt in TaskAttempt.objects.filter(
+            task_id__in=failed, outcome=AttemptOutcome.RUNNING
+        ):
+            attempt.log = (attempt.log + "\n" if attempt.log else "") + note
+            attempt.outcome, attempt.finished = AttemptOutcome.INTERRUPTED, at
+            attempt.save(update_fields=["log", "outcome", "finished"])
+        by_pk = {row["pk"]: row for row in rows}
+        record_many(
+            None,
+            [
+                _change(by_pk[pk], "fail", "status", Status.IN_PROGRESS, f"failed: {WORKER_LOST}")
+                for pk in failed
+            ],
+        )
+        for pk in failed:
+            notify.notify_task_failed(pk)
+    return failed
+
+
+# --- missed start windows (R12) ------------------------------------------------------------------
+
+
+def handle_missed_windows(*, at: datetime | None = None, batch: int = 500) -> MissedWindows:
+    """Planned tasks whose latest start has passed: a maintenance-window task moves to the next
+    window occurrence (its recipients are told the new date); any other fails with
+    "start window missed" (the partner is told)."""
+    at = at or utcnow()
+    result = MissedWindows()
+    missed = list(
+        UpdateTask.objects.filter(status=Status.PLANNED, latest_start__lt=at)
+        .order_by("latest_start", "id")
+        .values("pk", "partner_id", "timing", "earliest_start", "latest_start", "notify_partner")[
+            :batch
+        ]
+    )
+    if not missed:
+        return result
+    with transaction.atomic():
+        occurrence = None
+        if any(t["timing"] == Timing.MAINTENANCE_WINDOW for t in missed):
+            occurrence = next_task_window(at)
+            expected_task = timedelta(minutes=get_window().expected_task_minutes)
+        moved_from: dict[bool, dict[int, datetime]] = defaultdict(dict)
+        changes: list[Change] = []
+        for task in missed:
+            unchanged = {
+                "status": Status.PLANNED,
+                "earliest_start": task["earliest_start"],
+                "latest_start": task["latest_start"],
+            }
+            if task["timing"] == Timing.MAINTENANCE_WINDOW and occurrence is not None:
+                new_start = occurrence.start
+                if compare_and_set(
+                    UpdateTask,
+                    task["pk"],
+                    expected=unchanged,
+                    changes={
+                        "earliest_start": new_start,
+                        "latest_start": occurrence.latest_start(expected_task),
+                    },
+                ):
+                    result.moved.append(task["pk"])
+                    moved_from[task["notify_partner"]][task["pk"]] = task["earliest_start"]
+                    changes.append(
+                        _change(
+                            task,
+                            "reschedule",
+                            "earliest_start",
+                            task["earliest_start"].isoformat(),
+                            new_start.isoformat(),
+                        )
+                    )
+            elif compare_and_set(
+                UpdateTask,
+                task["pk"],
+                expected=unchanged,
+                changes={
+                    "status": Status.FAILED,
+                    "finished": at,
+                    "failure_reason": START_WINDOW_MISSED,
+                },
+            ):
+                result.failed.append(task["pk"])
+                changes.append(
+                    _change(
+                        task, "fail", "status", Status.PLANNED, f"failed: {START_WINDOW_MISSED}"
+                    )
+                )
+        record_many(None, changes)
+        for notify_partner, old_starts in moved_from.items():
+            notify.notify_tasks_rescheduled(old_starts, notify_partner=notify_partner)
+        for pk in result.failed:
+            notify.notify_task_failed(pk)
+    return result
+
+
+def has_open_work() -> bool:
+    """Whether any task is in progress anywhere (a burst worker waits for these: a lost
+    worker's tasks must be recovered before the queue counts as drained)."""
+    return UpdateTask.objects.filter(status=Status.IN_PROGRESS).exists()

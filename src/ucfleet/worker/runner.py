@@ -1,0 +1,326 @@
+"""The worker loop: claim due tasks, run their drivers in threads, record the outcome.
+
+Only the loop's own thread touches the database (one connection per process); driver threads
+do I/O only and report through a queue. The protocol is described in docs/worker.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+
+from ucfleet.updates import execution as transitions
+from ucfleet.worker import registry
+from ucfleet.worker.claim import claim_tasks
+from ucfleet.worker.drivers import (
+    Driver,
+    DriverFailure,
+    Execution,
+    HandBack,
+    TaskSpec,
+    driver_from_settings,
+)
+from ucfleet.worker.housekeeping import Housekeeping
+from ucfleet.worker.recovery import recover_lost_workers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    name: str
+    concurrency: int
+    burst: bool
+    poll_seconds: float
+    heartbeat_seconds: float
+    ttl_seconds: float
+
+    @classmethod
+    def from_settings(
+        cls,
+        config: Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        concurrency: int | None = None,
+        burst: bool = False,
+    ) -> WorkerSettings:
+        config = config if config is not None else settings.UCFLEET
+        return cls(
+            name=name or registry.default_name(),
+            concurrency=max(1, concurrency or config["WORKER_CONCURRENCY"]),
+            burst=burst,
+            poll_seconds=config["WORKER_POLL_SECONDS"],
+            heartbeat_seconds=config["WORKER_HEARTBEAT_SECONDS"],
+            ttl_seconds=config["WORKER_TTL_SECONDS"],
+        )
+
+
+@dataclass
+class RunSummary:
+    executed: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    handed_back: list[int] = field(default_factory=list)
+    discarded: list[int] = field(default_factory=list)  # taken from us while running
+    recovered: list[int] = field(default_factory=list)  # other workers' tasks we failed
+    missed_moved: list[int] = field(default_factory=list)
+    missed_failed: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Outcome:
+    spec: TaskSpec
+    execution: Execution
+    kind: str  # executed | failed | handed_back
+    reason: str = ""
+
+
+@dataclass
+class _Running:
+    spec: TaskSpec
+    execution: Execution
+    saved_version: int = 0
+
+
+def _run_driver(driver: Driver, execution: Execution, outcomes: queue.Queue) -> None:
+    """Driver thread: runs the steps, reports one outcome. Never raises."""
+    spec = execution.spec
+    try:
+        driver.run(execution)
+    except HandBack:
+        outcomes.put(_Outcome(spec, execution, "handed_back"))
+    except DriverFailure as failure:
+        outcomes.put(_Outcome(spec, execution, "failed", failure.reason))
+    except Exception as exc:  # a driver bug must not leave the task in progress
+        log.exception("driver error on task %s", spec.task_id)
+        execution.log(f"driver error: {exc!r}")
+        outcomes.put(_Outcome(spec, execution, "failed", f"driver error: {exc}"))
+    else:
+        outcomes.put(_Outcome(spec, execution, "executed"))
+
+
+class WorkerLoop:
+    """One worker process's loop. `run()` returns when stopped (SIGTERM/SIGINT or
+    `request_stop()`), or in burst mode when nothing is due and nothing runs anywhere."""
+
+    def __init__(
+        self,
+        options: WorkerSettings,
+        *,
+        driver: Driver | None = None,
+        install_signal_handlers: bool = False,
+    ) -> None:
+        self.options = options
+        self.driver = driver or driver_from_settings(settings.UCFLEET)
+        self.install_signal_handlers = install_signal_handlers
+        self.summary = RunSummary()
+        self._stop = threading.Event()
+        self._outcomes: queue.Queue[_Outcome] = queue.Queue()
+        self._running: dict[int, _Running] = {}  # by task id
+        self._unrecorded: list[_Outcome] = []  # outcomes whose write failed; retried
+        self._housekeeping = Housekeeping(mail_every=options.poll_seconds)
+        self._previous_handlers: dict[int, Any] = {}
+        self._next_log_save = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.options.name
+
+    def request_stop(self, *_: object) -> None:
+        """Stop claiming; running tasks finish, those not yet updating are handed back."""
+        if not self._stop.is_set():
+            log.info("worker %s stopping", self.name)
+        self._stop.set()
+        for running in list(self._running.values()):
+            running.execution.stop.set()
+        self._outcomes.put_nowait(None)  # type: ignore[arg-type]  # wake the loop
+        # A second signal takes the default action: an operator can always kill it.
+        self._restore_signal_handlers()
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        options = self.options
+        registry.register_worker(
+            name=options.name, concurrency=options.concurrency, ttl_seconds=options.ttl_seconds
+        )
+        log.info(
+            "worker %s started: driver %s, concurrency %d%s",
+            options.name,
+            self.driver.name,
+            options.concurrency,
+            ", burst" if options.burst else "",
+        )
+        self._install_signal_handlers()
+        pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="ucfleet-task")
+        try:
+            self._loop(pool)
+        finally:
+            self._stop.set()
+            for running in self._running.values():
+                running.execution.stop.set()
+            pool.shutdown(wait=True)
+            self._record_outcomes(block=False)
+            self._restore_signal_handlers()
+            try:
+                registry.mark_stopped(options.name)
+            except DatabaseError:
+                log.exception("could not mark worker %s stopped", options.name)
+            log.info("worker %s stopped", options.name)
+        return self.summary
+
+    def _loop(self, pool: ThreadPoolExecutor) -> None:
+        options = self.options
+        next_beat = next_sweep = 0.0
+        while True:
+            claimed = 0
+            try:
+                now = time.monotonic()
+                if now >= next_beat:
+                    next_beat = now + options.heartbeat_seconds
+                    self._beat()
+                self._record_outcomes(block=False)
+                if now >= next_sweep:
+                    next_sweep = now + options.poll_seconds
+                    self._sweep()
+                if not self._stop.is_set():
+                    claimed = self._claim(pool)
+                self._save_logs()
+                self._housekeeping.tick()
+                if self._stop.is_set() and not self._running and not self._unrecorded:
+                    return
+                if (
+                    options.burst
+                    and claimed == 0
+                    and not self._running
+                    and not self._unrecorded
+                    and not transitions.has_open_work()
+                ):
+                    return
+            except DatabaseError:
+                # The database went away or a statement failed: drop the connection and try
+                # again next turn; tasks keep running and their outcomes wait for it.
+                log.exception("database error in worker %s; retrying", options.name)
+                connection.close()
+                if self._stop.wait(options.poll_seconds):
+                    continue
+            # Claims took every due task the caps allow; wait for a slot or the next poll.
+            self._record_outcomes(block=True, timeout=options.poll_seconds)
+
+    def _beat(self) -> None:
+        if not registry.beat(self.name):
+            # Declared lost while alive (e.g. paused longer than the TTL): the tasks it held
+            # are failed already; stop their drivers where they can stop, and register anew.
+            log.error("worker %s was declared lost; registering again", self.name)
+            for running in self._running.values():
+                running.execution.stop.set()
+            registry.register_worker(
+                name=self.name,
+                concurrency=self.options.concurrency,
+                ttl_seconds=self.options.ttl_seconds,
+            )
+
+    def _sweep(self) -> None:
+        self.summary.recovered += recover_lost_workers(ttl_seconds=self.options.ttl_seconds)
+        missed = transitions.handle_missed_windows()
+        self.summary.missed_moved += missed.moved
+        self.summary.missed_failed += missed.failed
+
+    def _claim(self, pool: ThreadPoolExecutor) -> int:
+        free = self.options.concurrency - len(self._running)
+        if free <= 0:
+            return 0
+        specs = claim_tasks(worker_name=self.name, limit=free)
+        for spec in specs:
+            execution = Execution(spec)
+            if self._stop.is_set():
+                execution.stop.set()
+            self._running[spec.task_id] = _Running(spec, execution)
+            pool.submit(_run_driver, self.driver, execution, self._outcomes)
+        return len(specs)
+
+    def _record_outcomes(self, *, block: bool, timeout: float = 0.0) -> None:
+        """Write the outcomes the driver threads reported (waiting up to `timeout` for the
+        first one when `block`)."""
+        pending, self._unrecorded = self._unrecorded, []
+        try:
+            first = self._outcomes.get(timeout=timeout) if block else self._outcomes.get_nowait()
+            pending.append(first)
+            while True:
+                pending.append(self._outcomes.get_nowait())
+        except queue.Empty:
+            pass
+        for index, outcome in enumerate(pending):
+            if outcome is None:  # a wake-up call
+                continue
+            try:
+                self._record(outcome)
+            except DatabaseError:
+                self._unrecorded.extend(o for o in pending[index:] if o is not None)
+                raise
+
+    def _record(self, outcome: _Outcome) -> None:
+        spec, text = outcome.spec, outcome.execution.text()
+        common = {"task_id": spec.task_id, "attempt_id": spec.attempt_id, "worker_name": self.name}
+        if outcome.kind == "executed":
+            held = transitions.complete_task(**common, log_text=text)
+            (self.summary.executed if held else self.summary.discarded).append(spec.task_id)
+        elif outcome.kind == "failed":
+            held = transitions.fail_task(**common, reason=outcome.reason, log_text=text)
+            (self.summary.failed if held else self.summary.discarded).append(spec.task_id)
+        else:
+            held = transitions.hand_back_task(**common, log_text=text)
+            (self.summary.handed_back if held else self.summary.discarded).append(spec.task_id)
+        self._running.pop(spec.task_id, None)
+
+    def _save_logs(self) -> None:
+        """Running attempts' steps so far, for the task list's live view (once a poll)."""
+        now = time.monotonic()
+        if now < self._next_log_save:
+            return
+        self._next_log_save = now + self.options.poll_seconds
+        for running in self._running.values():
+            version = running.execution.version
+            if version != running.saved_version:
+                transitions.save_attempt_log(
+                    attempt_id=running.spec.attempt_id, log_text=running.execution.text()
+                )
+                running.saved_version = version
+
+    # --- signals ---------------------------------------------------------------------------
+
+    def _install_signal_handlers(self) -> None:
+        if not self.install_signal_handlers:
+            return
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self._previous_handlers[signum] = signal.signal(signum, self.request_stop)
+
+    def _restore_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        while self._previous_handlers:
+            signum, handler = self._previous_handlers.popitem()
+            signal.signal(signum, handler)
+
+
+def run_worker(
+    *,
+    name: str | None = None,
+    concurrency: int | None = None,
+    burst: bool = False,
+    driver: Driver | None = None,
+    install_signal_handlers: bool = False,
+) -> RunSummary:
+    """Run one worker loop in this thread with the configured settings."""
+    options = WorkerSettings.from_settings(name=name, concurrency=concurrency, burst=burst)
+    loop = WorkerLoop(options, driver=driver, install_signal_handlers=install_signal_handlers)
+    return loop.run()
