@@ -1,0 +1,53 @@
+"""`ucfleet send-outbox`: deliver the e-mail outbox on its own.
+
+The worker process already sends the outbox every loop turn; this command is for sending
+without a worker (a dedicated sender, or `--burst` from scripts and tests).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from ucfleet.notifications.sender import send_due
+
+
+class Command(BaseCommand):
+    help = "Send due e-mails from the outbox (R17); --burst stops when nothing is due."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--burst", action="store_true", help="stop as soon as no e-mail could be sent"
+        )
+        parser.add_argument(
+            "--limit", type=int, default=100, help="e-mails claimed per turn (default 100)"
+        )
+        parser.add_argument(
+            "--poll",
+            type=float,
+            default=float(settings.UCFLEET.get("WORKER_POLL_SECONDS", 1.0)),
+            help="seconds to wait when the outbox is idle",
+        )
+
+    def handle(self, *args: Any, burst: bool, limit: int, poll: float, **options: Any) -> None:
+        stopping = False
+
+        def stop(signum: int, frame: object) -> None:
+            nonlocal stopping
+            stopping = True  # finish the turn in hand: no claim is left behind
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        total = 0
+        while not stopping:
+            sent = send_due(limit=limit)
+            total += sent
+            if sent == 0:
+                if burst:
+                    break
+                time.sleep(poll)
+        self.stdout.write(f"sent {total} e-mail(s)")

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ucfleet.accounts.choices import Language
+from ucfleet.notifications.choices import Kind, Status
+
+
+class Notification(models.Model):
+    """One e-mail in the outbox (R17): written in the transaction of the change that causes
+    it, sent after commit by `sender.send_due`. docs/decisions/0005-outbox-delivery.md
+    describes the claim and why delivery is at-least-once with a stable Message-ID.
+    """
+
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    # The partner the e-mail concerns: partner administrators see their partner's outbox (R1).
+    partner = models.ForeignKey(
+        "tenants.Partner", verbose_name=_("partner"), on_delete=models.CASCADE, related_name="+"
+    )
+    recipients = models.JSONField(_("recipients"), default=list)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    subject = models.CharField(_("subject"), max_length=500)
+    body = models.TextField(_("body"))
+    tasks = models.ManyToManyField(
+        "updates.UpdateTask", verbose_name=_("tasks"), blank=True, related_name="notifications"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED
+    )
+    # Delivery attempts started (counted when a sender claims the row).
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(_("created"), db_index=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # One key per message and event; it is also the Message-ID, so a copy delivered twice
+    # (a sender that died between the SMTP answer and marking the row) is recognisable.
+    idempotency_key = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at", "id"], name="notification_due"),
+            models.Index(fields=["partner", "created"], name="notification_partner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {', '.join(self.recipients)}"

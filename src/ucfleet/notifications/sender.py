@@ -1,0 +1,224 @@
+"""Delivering the outbox over Django's e-mail framework (SMTP, or files in the demo).
+
+The protocol, once (docs/decisions/0005-outbox-delivery.md says why):
+
+1. Take back stale claims: a row in `sending` whose claim is older than the claim timeout
+   belongs to a sender that died; it is queued again (or failed when out of attempts).
+2. Claim: pick due rows (queued, next attempt passed), then one compare-and-set
+   `UPDATE … SET status='sending', claim_token=T WHERE id IN (…) AND status='queued'`; the
+   rows carrying T are ours. Correct on SQLite (writers are serialised) and PostgreSQL (the
+   WHERE is re-checked on a row another transaction changed); SKIP LOCKED on PostgreSQL only
+   keeps concurrent senders from picking the same candidates.
+3. Send each claimed row with its idempotency key as Message-ID, then mark it sent by
+   compare-and-set on (id, status='sending', claim_token=T). A failure goes back to the
+   queue with exponential back-off, or to `failed` once the attempts are used up.
+
+A sender stops using its claim at half the timeout, so a live sender's rows are never taken
+back while it still works on them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection as db_connection
+from django.db import transaction
+from django.db.models import F, QuerySet
+
+from ucfleet.core.timeutils import now as utcnow
+from ucfleet.notifications.choices import Status
+from ucfleet.notifications.models import Notification
+
+log = logging.getLogger("ucfleet.notifications")
+
+LOST_SENDER_ERROR = (
+    "The sender stopped while delivering this e-mail; it is sent again "
+    "(if the first copy arrived, both carry the same Message-ID)."
+)
+
+
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, "UCFLEET", {}).get(name, default))
+
+
+def claim_timeout() -> timedelta:
+    return timedelta(seconds=_setting("OUTBOX_CLAIM_TIMEOUT_SECONDS", 300))
+
+
+def max_attempts() -> int:
+    return int(_setting("OUTBOX_MAX_ATTEMPTS", 10))
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt `attempts + 1`: 30 s, 1 min, 2 min, … capped at 1 h (defaults)."""
+    base = _setting("OUTBOX_BACKOFF_SECONDS", 30)
+    cap = _setting("OUTBOX_BACKOFF_MAX_SECONDS", 3600)
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def message_id(idempotency_key: str) -> str:
+    """The key as Message-ID: the same on every attempt, so copies are recognisable."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "ucfleet.localhost"
+    return f"<{idempotency_key}@{domain}>"
+
+
+def build_message(
+    notification: Notification, connection: BaseEmailBackend | None = None
+) -> EmailMessage:
+    return EmailMessage(
+        subject=notification.subject,
+        body=notification.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=list(notification.recipients),
+        connection=connection,
+        headers={
+            "Message-ID": message_id(notification.idempotency_key),
+            "Content-Language": notification.language,
+            "Auto-Submitted": "auto-generated",
+            "X-Ucfleet-Kind": notification.kind,
+        },
+    )
+
+
+def take_back_stale_claims() -> int:
+    """Rows left in `sending` by a sender that died are queued again (or failed)."""
+    moment = utcnow()
+    stale = Notification.objects.filter(
+        status=Status.SENDING, claimed_at__lt=moment - claim_timeout()
+    )
+    failed = stale.filter(attempts__gte=max_attempts()).update(
+        status=Status.FAILED, claim_token="", claimed_at=None, last_error=LOST_SENDER_ERROR
+    )
+    requeued = stale.update(
+        status=Status.QUEUED,
+        claim_token="",
+        claimed_at=None,
+        next_attempt_at=moment,
+        last_error=LOST_SENDER_ERROR,
+    )
+    if failed or requeued:
+        log.warning("outbox: took back %d stale claims (%d failed)", failed + requeued, failed)
+    return failed + requeued
+
+
+def _claim(*, due_at: datetime, limit: int, token: str) -> list[Notification]:
+    due = Notification.objects.filter(status=Status.QUEUED, next_attempt_at__lte=due_at).order_by(
+        "next_attempt_at", "id"
+    )
+    with transaction.atomic():
+        if db_connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        Notification.objects.filter(pk__in=ids, status=Status.QUEUED).update(
+            status=Status.SENDING,
+            claim_token=token,
+            claimed_at=utcnow(),
+            attempts=F("attempts") + 1,
+        )
+    return list(
+        Notification.objects.filter(pk__in=ids, claim_token=token, status=Status.SENDING).order_by(
+            "next_attempt_at", "id"
+        )
+    )
+
+
+def _ours(notification: Notification, token: str) -> QuerySet[Notification]:
+    return Notification.objects.filter(pk=notification.pk, status=Status.SENDING, claim_token=token)
+
+
+def _mark_sent(notification: Notification, token: str) -> bool:
+    is_ours = (
+        _ours(notification, token).update(
+            status=Status.SENT, sent_at=utcnow(), claim_token="", claimed_at=None
+        )
+        == 1
+    )
+    if not is_ours:
+        # Our claim was taken back while we sent: another sender may send it again.
+        log.warning("outbox: e-mail %s was sent after its claim expired", notification.pk)
+    return is_ours
+
+
+def _mark_failed(
+    notification: Notification, token: str, error: BaseException, *, due_at: datetime
+) -> None:
+    attempts = notification.attempts  # read after the claim, which counted this attempt
+    text = f"{type(error).__name__}: {error}"[:2000]
+    if attempts >= max_attempts():
+        _ours(notification, token).update(
+            status=Status.FAILED, last_error=text, claim_token="", claimed_at=None
+        )
+        log.error("outbox: e-mail %s failed for good: %s", notification.pk, text)
+    else:
+        _ours(notification, token).update(
+            status=Status.QUEUED,
+            last_error=text,
+            claim_token="",
+            claimed_at=None,
+            next_attempt_at=due_at + backoff(attempts),
+        )
+
+
+def _release(notifications: list[Notification], token: str) -> None:
+    """Hand back claimed rows we did not try: they keep their place and their attempts."""
+    Notification.objects.filter(
+        pk__in=[n.pk for n in notifications], status=Status.SENDING, claim_token=token
+    ).update(status=Status.QUEUED, claim_token="", claimed_at=None, attempts=F("attempts") - 1)
+
+
+def send_due(*, limit: int = 100, now: datetime | None = None) -> int:
+    """Send up to `limit` due e-mails; returns how many the mail server accepted.
+
+    The worker calls this every loop turn. `now` decides what is due (tests pass a later
+    time instead of waiting for a back-off); claims always use the real clock.
+    """
+    take_back_stale_claims()
+    due_at = now or utcnow()
+    token = uuid.uuid4().hex
+    claimed = _claim(due_at=due_at, limit=limit, token=token)
+    if not claimed:
+        return 0
+    # Stop at half the claim timeout so that no one takes back rows we still work on.
+    deadline = time.monotonic() + claim_timeout().total_seconds() / 2
+    sent = 0
+    mail: BaseEmailBackend | None = None
+    for index, notification in enumerate(claimed):
+        if time.monotonic() > deadline:
+            _release(claimed[index:], token)
+            break
+        if mail is None:
+            try:
+                mail = get_connection(fail_silently=False)
+                mail.open()
+            except Exception as error:  # no server: every claimed row failed
+                for rest in claimed[index:]:
+                    _mark_failed(rest, token, error, due_at=due_at)
+                return sent
+        try:
+            mail.send_messages([build_message(notification, mail)])
+        except Exception as error:  # any failure is this attempt's failure
+            _mark_failed(notification, token, error, due_at=due_at)
+            _close(mail)
+            mail = None
+            continue
+        sent += _mark_sent(notification, token)
+    _close(mail)
+    return sent
+
+
+def _close(mail: BaseEmailBackend | None) -> None:
+    """Close a connection whose state is unknown after an error; the next message opens a
+    fresh one."""
+    if mail is not None:
+        with contextlib.suppress(Exception):  # closing a broken connection may fail too
+            mail.close()
