@@ -1,7 +1,9 @@
-"""One error shape for the whole API (API.md): {"detail": "...", "errors": {field: [...]}}.
+"""One error shape for the whole API (API.md): {"detail": "...", "code": "...", "errors": {...}}.
 
 Domain errors from services map to 400/403/404/409; DRF's own errors keep their status and
-are reshaped. Anything else is a bug, answered by Django's 500 handler (and a test fails).
+are reshaped. Every 400 carries `errors` (field → messages; nested fields are dotted, e.g.
+`slots.0.start`), so a client can always look there. Anything else is a bug, answered by
+Django's 500 handler (and a test fails).
 """
 
 from __future__ import annotations
@@ -16,37 +18,66 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from ucfleet.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 
 _STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 400}
+NON_FIELD = "non_field_errors"
 
 
-def _field_errors(data: Any) -> dict[str, list[str]]:
+def flatten_errors(data: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error structure as {"a.b.0.c": ["message", ...]}."""
+    found: dict[str, list[str]] = {}
     if isinstance(data, dict):
-        return {key: [str(v) for v in (value if isinstance(value, list) else [value])]
-                for key, value in data.items() if key != "detail"}
-    return {}
+        for key, value in data.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            for field, messages in flatten_errors(value, name).items():
+                found.setdefault(field, []).extend(messages)
+    elif isinstance(data, list) and any(isinstance(item, dict | list) for item in data):
+        for index, value in enumerate(data):
+            if isinstance(value, dict | list):
+                name = f"{prefix}.{index}" if prefix else str(index)
+                for field, messages in flatten_errors(value, name).items():
+                    found.setdefault(field, []).extend(messages)
+            elif value:
+                found.setdefault(prefix or NON_FIELD, []).append(str(value))
+    elif isinstance(data, list):
+        found[prefix or NON_FIELD] = [str(item) for item in data]
+    elif data not in (None, ""):
+        found[prefix or NON_FIELD] = [str(data)]
+    return found
+
+
+def _code(exc: Exception) -> str:
+    if isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        if isinstance(codes, str):
+            return codes
+    return getattr(exc, "default_code", "error")
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         code = next((c for cls, c in _STATUS.items() if isinstance(exc, cls)), 400)
         body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
-        if isinstance(exc, Invalid):
-            body["errors"] = exc.errors
+        if isinstance(exc, Invalid) or code == 400:
+            body["errors"] = getattr(exc, "errors", {}) or {}
         return Response(body, status=code)
     if isinstance(exc, DjangoValidationError):
-        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        return Response({"detail": "Invalid input.", "errors": errors},
-                        status=status.HTTP_400_BAD_REQUEST)
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD: exc.messages}
+        return Response(
+            {"detail": "Invalid input.", "code": "invalid", "errors": errors},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        data = exc.detail
-        if isinstance(data, list):
-            errors = {"non_field_errors": [str(d) for d in data]}
-        else:
-            errors = {k: [str(x) for x in (v if isinstance(v, list) else [v])]
-                      for k, v in data.items()}
-        response.data = {"detail": "Invalid input.", "errors": errors}
-    elif isinstance(response.data, dict) and "detail" in response.data:
-        response.data = {"detail": str(response.data["detail"]), **_field_errors(response.data)}
+        errors = flatten_errors(exc.detail)
+        first = next(iter(errors.values()), ["Invalid input."])[0]
+        detail = first if list(errors) == [NON_FIELD] else "Invalid input."
+        response.data = {"detail": detail, "code": "invalid", "errors": errors}
+    else:
+        data = response.data
+        detail = data.get("detail", "") if isinstance(data, dict) else data
+        body = {"detail": str(detail), "code": _code(exc)}
+        if response.status_code == status.HTTP_400_BAD_REQUEST:
+            body["errors"] = {}
+        response.data = body
     return response

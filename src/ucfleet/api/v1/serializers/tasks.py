@@ -1,0 +1,192 @@
+"""Update tasks as answered, and the bodies that create, preview and change them."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ucfleet.api.fields import MAX_ID, IdField, IdOrNameField, UtcDateTimeField
+from ucfleet.updates.choices import Status, TaskType, Timing
+from ucfleet.updates.models import TaskAttempt, UpdateTask
+
+MAX_IDS = 100_000
+
+
+class TaskTenantSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    instance_id = serializers.CharField()
+
+
+class TaskPartnerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    """A task in answers and lists (API.md). Versions are given by name; their ids are in
+    `from_version_id` / `target_version_id`."""
+
+    tenant = TaskTenantSerializer(read_only=True)
+    partner = TaskPartnerSerializer(read_only=True)
+    from_version = serializers.CharField(source="from_version.name", read_only=True)
+    from_version_id = serializers.IntegerField(read_only=True)
+    target_version = serializers.CharField(source="target_version.name", read_only=True)
+    target_version_id = serializers.IntegerField(read_only=True)
+    forced = serializers.BooleanField(source="is_forced", read_only=True)
+    scheduled_by = serializers.CharField(
+        source="scheduled_by.username", read_only=True, allow_null=True, default=None
+    )
+    earliest_start = UtcDateTimeField(read_only=True)
+    latest_start = UtcDateTimeField(read_only=True, allow_null=True)
+    created = UtcDateTimeField(read_only=True)
+    started = UtcDateTimeField(read_only=True, allow_null=True)
+    finished = UtcDateTimeField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = UpdateTask
+        fields = [
+            "id",
+            "tenant",
+            "partner",
+            "task_type",
+            "from_version",
+            "from_version_id",
+            "target_version",
+            "target_version_id",
+            "timing",
+            "earliest_start",
+            "latest_start",
+            "forced",
+            "redeploy",
+            "notify_partner",
+            "notify_customer",
+            "status",
+            "scheduled_by",
+            "created",
+            "started",
+            "finished",
+            "failure_reason",
+            "request_id",
+            "retry_of",
+        ]
+        read_only_fields = fields
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    start = UtcDateTimeField(source="started", read_only=True)
+    end = UtcDateTimeField(source="finished", read_only=True, allow_null=True)
+
+    class Meta:
+        model = TaskAttempt
+        fields = ["start", "end", "outcome", "log", "worker_name"]
+        read_only_fields = fields
+
+
+class TaskDetailSerializer(TaskSerializer):
+    attempts = AttemptSerializer(many=True, read_only=True)
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "attempts"]
+        read_only_fields = fields
+
+
+class ScheduleSerializer(serializers.Serializer):
+    """The body of `POST /update-tasks/` and `/update-tasks/preview/` (API.md). Exactly one
+    of `tenants`, `partner` and `all` selects the tenants."""
+
+    tenants = serializers.ListField(child=IdField(), required=False, max_length=MAX_IDS)
+    partner = IdField(required=False)
+    all = serializers.BooleanField(
+        required=False, default=False, help_text="All tenants (platform administrators only)"
+    )
+    timing = serializers.ChoiceField(choices=Timing.choices)
+    start = UtcDateTimeField(
+        required=False, allow_null=True, help_text="Custom timing only; server time when no offset"
+    )
+    target_version = IdOrNameField()
+    task_type = serializers.ChoiceField(choices=TaskType.choices, default=TaskType.UPDATE)
+    forced = serializers.BooleanField(default=False)
+    redeploy = serializers.BooleanField(default=False)
+    notify_partner = serializers.BooleanField(default=False)
+    notify_customer = serializers.BooleanField(default=False)
+    confirm_downgrade = serializers.BooleanField(default=False)
+    confirm_auto_update_disabled = serializers.BooleanField(default=False)
+
+
+class SkipSerializer(serializers.Serializer):
+    tenant = serializers.IntegerField(source="tenant_id")
+    tenant_name = serializers.CharField()
+    reason = serializers.CharField(help_text="A stable code, e.g. open_task_exists")
+    text = serializers.CharField()
+
+
+class NoticeSerializer(serializers.Serializer):
+    tenant = serializers.IntegerField(source="tenant_id", allow_null=True)
+    tenant_name = serializers.CharField(allow_blank=True)
+    code = serializers.CharField(help_text="A stable code, e.g. no_customer_email")
+    text = serializers.CharField()
+
+
+class PlannedSerializer(serializers.Serializer):
+    tenant = serializers.IntegerField(source="tenant_id")
+    tenant_name = serializers.CharField()
+    partner = serializers.IntegerField(source="partner_id")
+    partner_name = serializers.CharField()
+    earliest_start = UtcDateTimeField()
+    latest_start = UtcDateTimeField(allow_null=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class PreviewSerializer(serializers.Serializer):
+    planned = PlannedSerializer(many=True)
+    skipped = SkipSerializer(many=True)
+    warnings = NoticeSerializer(many=True)
+
+
+class ScheduleResultSerializer(serializers.Serializer):
+    request_id = serializers.UUIDField()
+    created = TaskSerializer(many=True)
+    skipped = SkipSerializer(many=True)
+    warnings = NoticeSerializer(many=True)
+
+
+class RescheduleSerializer(serializers.Serializer):
+    start = UtcDateTimeField(help_text="The new start; server time when no offset")
+    notify_partner = serializers.BooleanField(default=False)
+
+
+class BulkRescheduleSerializer(RescheduleSerializer):
+    ids = serializers.ListField(child=IdField(), min_length=1, max_length=MAX_IDS)
+
+
+class TaskFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    partner = IdField(required=False)
+    tenant = IdField(required=False)
+    timing = serializers.ChoiceField(choices=Timing.choices, required=False)
+    task_type = serializers.ChoiceField(choices=TaskType.choices, required=False)
+    forced = serializers.BooleanField(required=False)
+
+
+class BulkDeleteSerializer(TaskFilterSerializer):
+    ids = serializers.ListField(child=IdField(), required=False, min_length=1, max_length=MAX_IDS)
+    all = serializers.BooleanField(
+        required=False, default=False, help_text="Every task of the (filtered) list"
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if bool(attrs.get("ids")) == bool(attrs.get("all")):
+            raise serializers.ValidationError(
+                'Give either "ids" or "all": true (with the list filters).'
+            )
+        return attrs
+
+
+class RefusalSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="task_id")
+    reason = serializers.CharField()
+
+
+class BulkResultSerializer(serializers.Serializer):
+    done = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID))
+    refused = RefusalSerializer(many=True)

@@ -1,0 +1,178 @@
+"""Update tasks: list, detail, create and preview, reschedule, delete, retry. Every rule is
+updates.services'; this only translates HTTP to service calls and back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ucfleet.api.params import validated_query
+from ucfleet.api.v1.serializers.tasks import (
+    BulkDeleteSerializer,
+    BulkRescheduleSerializer,
+    BulkResultSerializer,
+    PreviewSerializer,
+    RescheduleSerializer,
+    ScheduleResultSerializer,
+    ScheduleSerializer,
+    TaskDetailSerializer,
+    TaskFilterSerializer,
+    TaskSerializer,
+)
+from ucfleet.api.v1.views.base import ApiViewSet
+from ucfleet.updates import services
+from ucfleet.updates.models import TaskAttempt, UpdateTask
+from ucfleet.updates.queries import get_task_for, tasks_visible_to, with_list_relations
+
+FILTER_FIELDS = {
+    "status": "status",
+    "partner": "partner_id",
+    "tenant": "tenant_id",
+    "timing": "timing",
+    "task_type": "task_type",
+    "forced": "is_forced",
+}
+
+
+def filter_tasks(tasks: QuerySet[UpdateTask], filters: dict[str, Any]) -> QuerySet[UpdateTask]:
+    return tasks.filter(
+        **{FILTER_FIELDS[name]: value for name, value in filters.items() if name in FILTER_FIELDS}
+    )
+
+
+def schedule_request(data: dict[str, Any]) -> services.ScheduleRequest:
+    """The API body (API.md names) as the services' request."""
+    return services.ScheduleRequest(
+        tenant_ids=data.get("tenants"),
+        partner_id=data.get("partner"),
+        all_tenants=data["all"],
+        timing=data["timing"],
+        start=data.get("start"),
+        target_version=data["target_version"],
+        task_type=data["task_type"],
+        forced=data["forced"],
+        redeploy=data["redeploy"],
+        notify_partner=data["notify_partner"],
+        notify_customer=data["notify_customer"],
+        confirm_downgrade=data["confirm_downgrade"],
+        confirm_auto_update_disabled=data["confirm_auto_update_disabled"],
+    )
+
+
+def bulk_answer(result: services.BulkResult) -> Response:
+    return Response(BulkResultSerializer(result).data)
+
+
+class UpdateTaskViewSet(ApiViewSet):
+    queryset = UpdateTask.objects.none()
+    serializer_class = TaskSerializer
+
+    def detail_of(self, pk: int) -> UpdateTask:
+        task = get_task_for(self.admin, pk)
+        attempts = Prefetch("attempts", queryset=TaskAttempt.objects.order_by("started", "id"))
+        return (
+            with_list_relations(UpdateTask.objects.filter(pk=task.pk))
+            .prefetch_related(attempts)
+            .get()
+        )
+
+    def listed(self, pk: int) -> UpdateTask:
+        return with_list_relations(UpdateTask.objects.filter(pk=pk)).get()
+
+    @extend_schema(parameters=[TaskFilterSerializer])
+    def list(self, request: Request) -> Response:
+        filters = validated_query(TaskFilterSerializer, request)
+        tasks = filter_tasks(with_list_relations(tasks_visible_to(self.admin)), filters)
+        return self.paged(tasks.order_by("earliest_start", "id"))
+
+    @extend_schema(responses=TaskDetailSerializer)
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return self.answer(self.detail_of(self.object_id()), TaskDetailSerializer)
+
+    @extend_schema(request=ScheduleSerializer, responses={201: ScheduleResultSerializer})
+    def create(self, request: Request) -> Response:
+        """One task per selected tenant; skipped tenants and warnings say why (R2–R7)."""
+        serializer = ScheduleSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        result = services.schedule_updates(self.admin, schedule_request(serializer.validated_data))
+        return Response(
+            ScheduleResultSerializer(
+                {
+                    "request_id": result.request_id,
+                    "created": with_list_relations(result.created),
+                    "skipped": result.skipped,
+                    "warnings": result.warnings,
+                }
+            ).data,
+            status=201,
+        )
+
+    @extend_schema(request=ScheduleSerializer, responses=PreviewSerializer)
+    @action(detail=False, methods=["post"])
+    def preview(self, request: Request) -> Response:
+        """What create would do now, per tenant; writes nothing."""
+        serializer = ScheduleSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        plan = services.preview_updates(self.admin, schedule_request(serializer.validated_data))
+        return Response(PreviewSerializer(plan).data)
+
+    @extend_schema(request=RescheduleSerializer, responses=TaskSerializer)
+    @action(detail=True, methods=["post"], url_path="reschedule")
+    def reschedule(self, request: Request, pk: str) -> Response:
+        """Postpone a planned task to a new start (custom timing)."""
+        task_id = get_task_for(self.admin, self.object_id()).pk  # 404 before reading the body
+        serializer = RescheduleSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        services.reschedule_task(self.admin, task_id, **serializer.validated_data)
+        return self.answer(self.listed(task_id))
+
+    @extend_schema(
+        operation_id="v1_update_tasks_reschedule_many",
+        request=BulkRescheduleSerializer,
+        responses=BulkResultSerializer,
+    )
+    @action(detail=False, methods=["post"], url_path="reschedule")
+    def reschedule_many(self, request: Request) -> Response:
+        """Reschedule a selection; the tasks that could not move are listed with the reason."""
+        serializer = BulkRescheduleSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        return bulk_answer(
+            services.reschedule_tasks(
+                self.admin, data["ids"], start=data["start"], notify_partner=data["notify_partner"]
+            )
+        )
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        """Planned → cancelled; failed → removed from the list; otherwise 409."""
+        services.delete_task(self.admin, self.object_id())
+        return Response(status=204)
+
+    @extend_schema(
+        operation_id="v1_update_tasks_delete_many",
+        request=BulkDeleteSerializer,
+        responses=BulkResultSerializer,
+    )
+    @action(detail=False, methods=["post"], url_path="delete")
+    def delete_many(self, request: Request) -> Response:
+        """Delete a selection (`ids`) or every task of the filtered list (`all`)."""
+        serializer = BulkDeleteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data.get("all"):
+            tasks: Any = filter_tasks(tasks_visible_to(self.admin), data)
+        else:
+            tasks = data["ids"]
+        return bulk_answer(services.delete_tasks(self.admin, tasks))
+
+    @extend_schema(request=None, responses={201: TaskSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str) -> Response:
+        """A failed task gets a new planned, immediate task."""
+        task = services.retry_task(self.admin, self.object_id())
+        return self.answer(self.listed(task.pk), status=201)

@@ -1,0 +1,379 @@
+"""Import UC tenants from CSV: every line is checked first, and nothing is written unless
+every line is right (`ucfleet import-tenants`).
+
+The header row names tenant fields (EXPORT_COLUMNS; `name`, `domain` and `partner` are
+required). Partners, versions and scale units are given by name (or id). Validation reads
+the reference data once and checks uniqueness against the database in chunks, so no line
+costs a query; the insert is `bulk_create` in batches inside one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TextIO
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from ucfleet.accounts.choices import Language
+from ucfleet.audit.services import Change, record_many
+from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
+from ucfleet.tenants.queries import partners_visible_to, tenants_visible_to
+from ucfleet.versions.models import SoftwareVersion
+
+REQUIRED_COLUMNS = ("name", "domain", "partner")
+EXPORT_COLUMNS = (
+    "name",
+    "domain",
+    "partner",
+    "language",
+    "version",
+    "description",
+    "customer_id",
+    "notification_email",
+    "is_active",
+    "auto_update_allowed",
+    "is_productive",
+    "is_nfr",
+    "is_test",
+    "test_until",
+    "scale_unit",
+    "instance_id",
+)
+# instance_id is generated here, never imported: it is exported for reference only.
+IMPORT_COLUMNS = frozenset(EXPORT_COLUMNS) - {"instance_id"}
+BOOLEAN_DEFAULTS = {
+    "is_active": True,
+    "auto_update_allowed": True,
+    "is_productive": True,
+    "is_nfr": False,
+    "is_test": False,
+}
+_TRUE = {"1", "true", "yes", "y", "on"}
+_FALSE = {"0", "false", "no", "n", "off"}
+INSERT_BATCH = 2000
+LOOKUP_CHUNK = 500  # below SQLite's limit of bound parameters per statement
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    errors: list[LineError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class _Refs:
+    """Partners, versions and scale units by name and by id, read once."""
+
+    def __init__(self, actor: Any) -> None:
+        partners = partners_visible_to(actor) if actor is not None else Partner.objects.all()
+        self.partners = _lookup(partners.values_list("id", "name"))
+        versions = SoftwareVersion.objects.values_list(
+            "id", "name", "languages", "use_for_new", "sort_key", "for_testing"
+        )
+        if actor is not None and not actor.is_platform_admin:
+            versions = versions.filter(for_testing=False)
+        rows = list(versions)
+        self.versions = _lookup((row[0], row[1]) for row in rows)
+        self.languages = {row[0]: set(row[2] or ()) for row in rows}
+        for_new = sorted((row for row in rows if row[3]), key=lambda row: row[4])
+        self.version_for_new = for_new[-1][0] if for_new else None
+        self.scale_units = _lookup(ScaleUnit.objects.values_list("id", "name"))
+
+
+def _lookup(rows: Iterable[tuple[int, str]]) -> dict[str, int]:
+    """Keys are names and ids (as text); a name wins over an equal id."""
+    rows = list(rows)
+    return {**{str(pk): pk for pk, _ in rows}, **{name: pk for pk, name in rows}}
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int  # where the record starts; the header is line 1
+    values: dict[str, str]
+    extra_values: int = 0
+
+
+class UnreadableFile(Exception):
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.error = LineError(line, reason)
+
+
+def read_rows(stream: TextIO) -> tuple[list[str], list[Row]]:
+    """The header and the non-empty records, each with the line it starts on, so an
+    operator finds it in an editor (quoted values may span lines)."""
+    reader = csv.reader(stream)
+    try:
+        header = [column.strip().lower().lstrip("\ufeff") for column in next(reader, [])]
+        rows = []
+        start = reader.line_num + 1
+        for values in reader:
+            if any(value.strip() for value in values):
+                rows.append(
+                    Row(
+                        start,
+                        dict(zip(header, values, strict=False)),
+                        max(0, len(values) - len(header)),
+                    )
+                )
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise UnreadableFile(reader.line_num, f"not readable as CSV: {exc}") from None
+    except UnicodeDecodeError:
+        raise UnreadableFile(reader.line_num + 1, "not UTF-8 text") from None
+    return header, rows
+
+
+def check_header(header: list[str]) -> list[LineError]:
+    if not header:
+        return [LineError(1, "the file is empty; the first line must name the columns")]
+    errors = []
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        errors.append(LineError(1, f"missing column(s): {', '.join(missing)}"))
+    unknown = [c for c in header if c not in IMPORT_COLUMNS and c != "instance_id"]
+    if unknown:
+        errors.append(
+            LineError(
+                1, f"unknown column(s): {', '.join(unknown)} (known: {', '.join(EXPORT_COLUMNS)})"
+            )
+        )
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    if duplicated:
+        errors.append(LineError(1, f"column(s) given twice: {', '.join(duplicated)}"))
+    return errors
+
+
+def _boolean(value: str, name: str, problems: list[str]) -> bool:
+    text = value.strip().lower()
+    if text == "":
+        return BOOLEAN_DEFAULTS[name]
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    problems.append(f"{name}: {value!r} is not true or false")
+    return BOOLEAN_DEFAULTS[name]
+
+
+def _tenant_from_row(row: Row, refs: _Refs, problems: list[str]) -> Tenant:
+    """A Tenant built from one row; what is wrong with it goes to `problems`.
+
+    References and flags are read here; every other field is checked by the model's own
+    field validation, as tenants.services does for one tenant (without its per-row
+    uniqueness and foreign-key queries: those are checked for the whole file at once)."""
+    value = {key: (row.values.get(key) or "").strip() for key in IMPORT_COLUMNS}
+    if row.extra_values:
+        problems.append(f"{row.extra_values} more value(s) than columns")
+    partner_id = refs.partners.get(value["partner"])
+    if value["partner"] and partner_id is None:
+        problems.append(f"partner: no such partner {value['partner']!r}")
+    if value["version"]:
+        version_id = refs.versions.get(value["version"])
+        if version_id is None:
+            problems.append(f"version: no such software version {value['version']!r}")
+    else:
+        version_id = refs.version_for_new
+        if version_id is None:
+            problems.append("version: empty, and no version is marked 'Use for new UC Tenant'")
+    scale_unit_id = None
+    if value["scale_unit"]:
+        scale_unit_id = refs.scale_units.get(value["scale_unit"])
+        if scale_unit_id is None:
+            problems.append(f"scale_unit: no such scale unit {value['scale_unit']!r}")
+    test_until = None
+    if value["test_until"]:
+        try:
+            test_until = date.fromisoformat(value["test_until"])
+        except ValueError:
+            problems.append(f"test_until: {value['test_until']!r} is not a date YYYY-MM-DD")
+    flags = {name: _boolean(value[name], name, problems) for name in BOOLEAN_DEFAULTS}
+    tenant = Tenant(
+        name=value["name"],
+        domain=value["domain"],
+        partner_id=partner_id,
+        language=value["language"].lower() or Language.EN,
+        version_id=version_id,
+        description=value["description"],
+        customer_id=value["customer_id"],
+        notification_email=value["notification_email"],
+        test_until=test_until,
+        scale_unit_id=scale_unit_id,
+        **flags,
+    )
+    try:
+        tenant.clean_fields(
+            exclude=["partner", "version", "scale_unit", "instance_id", "test_until"]
+        )
+    except ValidationError as exc:
+        for field_name, messages in exc.message_dict.items():
+            problems.extend(f"{field_name}: {message}" for message in messages)
+    if not value["partner"] and not any(p.startswith("partner:") for p in problems):
+        problems.append("partner: This field cannot be blank.")
+    return tenant
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for offset in range(0, len(items), size):
+        yield items[offset : offset + size]
+
+
+def _taken(field_name: str, values: list[str]) -> set[str]:
+    """Which of `values` existing tenants already use, platform-wide (names and domains are
+    unique across all partners)."""
+    taken: set[str] = set()
+    lookup = "domain__in" if field_name == "domain" else "name__in"
+    for chunk in _chunks(sorted(set(values)), LOOKUP_CHUNK):
+        taken.update(Tenant.objects.filter(**{lookup: chunk}).values_list(field_name, flat=True))
+    return taken
+
+
+def validate_rows(
+    actor: Any, rows: list[Row], *, progress: Progress | None = None
+) -> tuple[list[Tenant], list[LineError]]:
+    refs = _Refs(actor)
+    tenants: list[Tenant] = []
+    errors: list[LineError] = []
+    lines: list[int] = []
+    for index, row in enumerate(rows, start=1):
+        problems: list[str] = []
+        tenant = _tenant_from_row(row, refs, problems)
+        if problems:
+            errors.append(LineError(row.line, "; ".join(problems)))
+        tenants.append(tenant)
+        lines.append(row.line)
+        if progress and (index % 1000 == 0 or index == len(rows)):
+            progress("checking", index, len(rows))
+    for field_name in ("name", "domain"):
+        values = [getattr(t, field_name) for t in tenants]
+        taken = _taken(field_name, [v for v in values if v])
+        first_line: dict[str, int] = {}
+        for line, value in zip(lines, values, strict=True):
+            if not value:
+                continue
+            if value in taken:
+                errors.append(
+                    LineError(line, f"a UC tenant with {field_name} {value!r} already exists")
+                )
+            elif value in first_line:
+                errors.append(
+                    LineError(line, f"{field_name} {value!r} is also on line {first_line[value]}")
+                )
+            else:
+                first_line[value] = line
+    return tenants, sorted(errors, key=lambda e: e.line)
+
+
+def _merge_errors(errors: list[LineError]) -> list[LineError]:
+    """One entry per line, all of its reasons together."""
+    merged: dict[int, list[str]] = {}
+    for error in errors:
+        merged.setdefault(error.line, []).append(error.reason)
+    return [LineError(line, "; ".join(reasons)) for line, reasons in sorted(merged.items())]
+
+
+def import_tenants(
+    actor: Any, stream: TextIO, *, progress: Progress | None = None, dry_run: bool = False
+) -> ImportReport:
+    """Check every line of the CSV in `stream`; if all are right (and not `dry_run`), create
+    the tenants in one transaction. `actor` is an administrator (a partner administrator
+    may import for its own partner only) or None for the operator's platform-wide import."""
+    try:
+        header, rows = read_rows(stream)
+    except UnreadableFile as exc:
+        return ImportReport(errors=[exc.error])
+    header_errors = check_header(header)
+    if header_errors:
+        return ImportReport(errors=header_errors)
+    if not rows:
+        return ImportReport(errors=[LineError(2, "no UC tenants in the file")])
+    tenants, errors = validate_rows(actor, rows, progress=progress)
+    if errors:
+        return ImportReport(errors=_merge_errors(errors))
+    if dry_run:
+        return ImportReport(created=0)
+    try:
+        with transaction.atomic():
+            created = _insert(actor, tenants, progress=progress)
+    except IntegrityError as exc:
+        # Another writer took a name or domain between our check and the insert.
+        return ImportReport(errors=[LineError(0, f"nothing imported: {exc}")])
+    return ImportReport(created=created)
+
+
+def _insert(actor: Any, tenants: list[Tenant], *, progress: Progress | None) -> int:
+    done = 0
+    for batch in _chunks(tenants, INSERT_BATCH):
+        Tenant.objects.bulk_create(batch)
+        done += len(batch)
+        if progress:
+            progress("importing", done, len(tenants))
+    names = [t.name for t in tenants]
+    ids: dict[str, int] = {}
+    for chunk in _chunks(names, LOOKUP_CHUNK):
+        ids.update(Tenant.objects.filter(name__in=chunk).values_list("name", "id"))
+    record_many(
+        actor,
+        (
+            Change("import", "tenant", ids[t.name], "name", "", t.name, partner_id=t.partner_id)
+            for t in tenants
+        ),
+    )
+    return done
+
+
+def export_rows(actor: Any, *, partner: Any = None) -> Iterator[list[str]]:
+    """The header and one row per tenant visible to `actor` (None: all), in the import's
+    format, so an export can be edited and imported elsewhere."""
+    tenants = tenants_visible_to(actor) if actor is not None else Tenant.objects.all()
+    if partner is not None:
+        tenants = tenants.filter(partner_id=partner)
+    yield list(EXPORT_COLUMNS)
+    rows = tenants.order_by("name").values_list(
+        "name",
+        "domain",
+        "partner__name",
+        "language",
+        "version__name",
+        "description",
+        "customer_id",
+        "notification_email",
+        "is_active",
+        "auto_update_allowed",
+        "is_productive",
+        "is_nfr",
+        "is_test",
+        "test_until",
+        "scale_unit__name",
+        "instance_id",
+    )
+    for row in rows.iterator(chunk_size=2000):
+        yield [_export_value(v) for v in row]
+
+
+def _export_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,50 @@
+"""API test helpers: a token-authenticated client per administrator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import UpdateTaskFactory
+from ucfleet.api.tokens import token_for
+from ucfleet.updates.choices import Status
+
+BASE = "/api/v1"
+
+
+@pytest.fixture
+def client_for() -> Callable[[Any], APIClient]:
+    """`client_for(admin)` logs in with the admin's token; `client_for(None)` is anonymous."""
+
+    def make(admin: Any) -> APIClient:
+        client = APIClient()
+        if admin is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(admin).key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def platform_api(client_for, platform_admin) -> APIClient:
+    return client_for(platform_admin)
+
+
+@pytest.fixture
+def partner_api(client_for, partner_admin) -> APIClient:
+    return client_for(partner_admin)
+
+
+@pytest.fixture
+def task_of(versions) -> Callable[..., Any]:
+    """A task of `tenant` inserted directly (reads and state checks, not scheduling rules)."""
+
+    def make(tenant: Any, *, status: str = Status.PLANNED, **fields: Any) -> Any:
+        return UpdateTaskFactory(
+            tenant=tenant, target_version=versions["new"], status=status, **fields
+        )
+
+    return make
