@@ -21,6 +21,33 @@ from ucfleet.accounts.choices import Profile
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+_skipped_browser_tests: list[str] = []
+
+
+def pytest_collection_modifyitems(config, items):
+    """`postgres_only` tests skip, with their reason, when the leg runs on SQLite."""
+    if os.environ.get("UCFLEET_DATABASE_URL", "").startswith("postgres"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (runs in the PostgreSQL leg)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and "browser" in report.keywords:
+        _skipped_browser_tests.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """CI sets UCFLEET_REQUIRE_BROWSER=1: a skipped browser test is then a failure."""
+    if os.environ.get("UCFLEET_REQUIRE_BROWSER") == "1" and _skipped_browser_tests:
+        print(
+            f"\n{len(_skipped_browser_tests)} browser test(s) skipped but required, e.g. "
+            f"{_skipped_browser_tests[0]}"
+        )
+        session.exitstatus = 1
+
 
 @pytest.fixture(autouse=True)
 def _no_login_throttling(settings):
