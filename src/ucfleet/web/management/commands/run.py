@@ -31,6 +31,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, workers, no_demo, **options):
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
         if not no_demo and not has_data():
             print_credentials(self.stdout, seed_demo())
         python = sys.executable
