@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -164,7 +165,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Scheduling and execution -----------------------------------------------------------
-UCFLEET = {
+UCFLEET: dict[str, Any] = {
     # R2: a custom-time task may start up to this long after its chosen time.
     "CUSTOM_START_GRACE_MINUTES": env_int("UCFLEET_CUSTOM_START_GRACE_MINUTES", 120, minimum=1),
     # R11: global cap on concurrently running tasks (scale units have their own caps).
