@@ -1,13 +1,22 @@
-"""Per request: show times in server time, and end partner sessions during maintenance (R8)."""
+"""Per request: server time, the administrator's language, and the maintenance rule (R8).
+
+- Times are shown in server time: the platform's zone is activated for the request (R3).
+- A logged-in administrator sees the portal in the language of their profile; before login
+  the browser's preference decides (LocaleMiddleware, which runs earlier).
+- During a running platform maintenance partner sessions end (R8).
+- Domain errors that escape a portal view become the matching HTTP answer, never a 500.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone, translation
 
+from ucfleet.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from ucfleet.maintenance.queries import running_maintenance, server_zone
 
 
@@ -19,11 +28,36 @@ class PlatformContextMiddleware:
         request.server_zone = server_zone()  # type: ignore[attr-defined]
         request.running_maintenance = running_maintenance()  # type: ignore[attr-defined]
         user = getattr(request, "user", None)
-        if request.running_maintenance and user is not None and user.is_authenticated \
-                and not user.is_platform_admin:  # type: ignore[attr-defined]
+        if (
+            request.running_maintenance
+            and user is not None
+            and user.is_authenticated
+            and not user.is_platform_admin
+        ):  # type: ignore[attr-defined]
             logout(request)
+            # The login page tells why (logout flushed the old session; this is a new one).
+            request.session["ended_by_maintenance"] = True
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.language:  # type: ignore[attr-defined]
+            translation.activate(user.language)  # type: ignore[attr-defined]
+            request.LANGUAGE_CODE = user.language  # type: ignore[attr-defined]
         timezone.activate(request.server_zone)  # type: ignore[attr-defined]
         try:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        # The API translates domain errors itself; only portal views end up here.
+        if request.path.startswith("/api/") or not isinstance(exception, DomainError):
+            return None
+        if isinstance(exception, NotFound):
+            raise Http404(exception.message)
+        if isinstance(exception, Forbidden):
+            raise PermissionDenied(exception.message)
+        if isinstance(exception, (Conflict, Invalid)):
+            # A view that did not expect this state still answers cleanly (409/400 page).
+            from ucfleet.web.views.errors import domain_error_response
+
+            return domain_error_response(request, exception)
+        return None

@@ -1,0 +1,57 @@
+"""Form fields for times entered in server time (R3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ucfleet.core.timeutils import localize
+
+INPUT_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
+
+
+class ServerDateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs={"step": 60, **(attrs or {})}, format="%Y-%m-%dT%H:%M")
+
+
+class ServerDateTimeField(forms.Field):
+    """A wall time in the platform's zone (the one the middleware activated).
+
+    Unlike Django's DateTimeField, a wall time inside a DST gap is not an error: it means the
+    first valid instant after the gap, as window arithmetic reads it (R3).
+    """
+
+    widget = ServerDateTimeInput
+    default_error_messages = {"invalid": _("Enter a valid date and time.")}
+
+    def to_python(self, value: Any) -> datetime | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            naive = value
+        else:
+            text = str(value).strip()
+            naive = None
+            for fmt in INPUT_FORMATS:
+                try:
+                    naive = datetime.strptime(text, fmt)
+                    break
+                except ValueError:
+                    continue
+            if naive is None:
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if naive.tzinfo is not None:
+            return naive
+        return localize(naive, timezone.get_current_timezone())  # type: ignore[arg-type]
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
+        return value

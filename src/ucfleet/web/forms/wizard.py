@@ -1,0 +1,159 @@
+"""The Update UC Tenants wizard's form: timing, options, selection (manual §8.14).
+
+It only turns input into a ScheduleRequest; updates.services decides what happens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from ucfleet.tenants.queries import partners_visible_to, tenants_visible_to
+from ucfleet.updates.choices import TaskType, Timing
+from ucfleet.updates.planning import ScheduleRequest
+from ucfleet.versions.queries import versions_visible_to
+from ucfleet.web.forms.fields import ServerDateTimeField
+
+
+class IdListField(forms.Field):
+    """Ids from repeated inputs (`tenants=1&tenants=2`); existence and scope are checked by
+    the scoped queries, so a foreign id is simply not found (R1)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        if value in self.empty_values:
+            return []
+        values = value if isinstance(value, (list, tuple)) else [value]
+        try:
+            return sorted({int(v) for v in values if str(v).strip()})
+        except (TypeError, ValueError):
+            raise forms.ValidationError(_("Invalid selection."), code="invalid") from None
+
+
+class UpdateWizardForm(forms.Form):
+    timing = forms.ChoiceField(
+        label=_("Timing"),
+        choices=Timing.choices,
+        widget=forms.RadioSelect,
+        initial=Timing.MAINTENANCE_WINDOW,
+    )
+    start = ServerDateTimeField(label=_("Custom time"), required=False)
+    target_version = forms.TypedChoiceField(label=_("Target software version"), coerce=int)
+    task_type = forms.ChoiceField(
+        label=_("Task type"), choices=TaskType.choices, initial=TaskType.UPDATE
+    )
+    forced = forms.BooleanField(
+        label=_("Forced update"),
+        required=False,
+        help_text=_(
+            "Update tasks for the selected UC Tenants may only be deleted by Platform "
+            "level Administrators."
+        ),
+    )
+    redeploy = forms.BooleanField(
+        label=_("Redeployment"),
+        required=False,
+        help_text=_("The selected UC Tenants are redeployed."),
+    )
+    notify_partner = forms.BooleanField(
+        label=_("Send E-mail"),
+        required=False,
+        help_text=_(
+            "An e-mail notification on the update is sent to the Administrators of the "
+            "appropriate Partner."
+        ),
+    )
+    notify_customer = forms.BooleanField(
+        label=_("Send e-mail (customer)"),
+        required=False,
+        help_text=_(
+            "An e-mail notification on the update is sent to the contact person of the "
+            "customer company (the UC Tenant's e-mail address for notifications)."
+        ),
+    )
+    tenants = IdListField(required=False)
+    partners = IdListField(required=False)
+    all_tenants = forms.BooleanField(label=_("All UC Tenants on the platform"), required=False)
+    confirm_downgrade = forms.BooleanField(required=False)
+    confirm_auto_update_disabled = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, admin: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.admin = admin
+        versions = list(
+            versions_visible_to(admin)
+            .filter(update_prohibited=False)
+            .only("id", "name", "for_testing", "recommend_update")
+        )
+        self.fields["target_version"].choices = [
+            (v.pk, f"{v.name}{' · ' + str(_('For testing purposes')) if v.for_testing else ''}")
+            for v in versions
+        ]
+        # Offer the recommended (else the newest released) version first, never a test one.
+        released = [v for v in versions if not v.for_testing]
+        preferred = next((v for v in released if v.recommend_update), None) or next(
+            iter(released), None
+        )
+        if preferred is not None:
+            self.fields["target_version"].initial = preferred.pk
+        if not admin.is_platform_admin:
+            # R7: partner administrators never set Forced update, nor select the platform.
+            del self.fields["forced"]
+            del self.fields["all_tenants"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if (
+            data.get("timing") == Timing.CUSTOM
+            and not data.get("start")
+            and "start" not in self.errors
+        ):
+            self.add_error("start", _("Choose the date and time for Custom time."))
+        if not (data.get("tenants") or data.get("partners") or data.get("all_tenants")):
+            self.add_error("tenants", _("Select at least one UC tenant."))
+        return data
+
+    def schedule_request(self) -> ScheduleRequest:
+        data = self.cleaned_data
+        selection: dict[str, Any] = {}
+        partner_ids = data["partners"]
+        tenant_ids = data["tenants"]
+        visible_partners = set(partners_visible_to(self.admin).values_list("id", flat=True))
+        if data.get("all_tenants") or (
+            self.admin.is_platform_admin
+            and partner_ids
+            and set(partner_ids) >= visible_partners
+            and len(visible_partners) > 1
+        ):
+            selection["all_tenants"] = True
+        elif len(partner_ids) == 1 and not tenant_ids:
+            selection["partner_id"] = partner_ids[0]
+        else:
+            whole = tenants_visible_to(self.admin).filter(partner_id__in=partner_ids)
+            selection["tenant_ids"] = sorted(
+                set(tenant_ids) | set(whole.values_list("id", flat=True))
+            )
+        return ScheduleRequest(
+            timing=data["timing"],
+            start=data.get("start") if data["timing"] == Timing.CUSTOM else None,
+            target_version=data["target_version"],
+            task_type=data["task_type"],
+            forced=bool(data.get("forced")),
+            redeploy=data["redeploy"],
+            notify_partner=data["notify_partner"],
+            notify_customer=data["notify_customer"],
+            confirm_downgrade=data["confirm_downgrade"],
+            confirm_auto_update_disabled=data["confirm_auto_update_disabled"],
+            **selection,
+        )
+
+    def is_single_tenant(self) -> bool:
+        data = getattr(self, "cleaned_data", {})
+        return (
+            len(data.get("tenants") or []) == 1
+            and not data.get("partners")
+            and not data.get("all_tenants")
+        )

@@ -1,0 +1,120 @@
+"""Template helpers of the portal: server time, icons, badges, query strings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+register = template.Library()
+
+
+@register.filter
+def servertime(value: datetime | None, style: str = "") -> SafeString | str:
+    """`2026-12-06 01:00 CET` in server time (the active zone), inside a <time> element the
+    browser script annotates with the viewer's local time where it differs (R3)."""
+    if not value:
+        return ""
+    local = timezone.localtime(value)
+    fmt = "%Y-%m-%d" if style == "date" else "%Y-%m-%d %H:%M"
+    zone = timezone.get_current_timezone()
+    return format_html(
+        '<time datetime="{}" title="{}" data-server-time>{} <span class="tz">{}</span></time>',
+        value.isoformat(),
+        getattr(zone, "key", str(zone)),
+        local.strftime(fmt),
+        local.tzname() or "",
+    )
+
+
+@register.simple_tag
+def time_range(start: datetime | None, end: datetime | None) -> SafeString | str:
+    """`Sun 2026-11-29 01:00 – 05:00 CET`: a period in server time, the day named once."""
+    if not start or not end:
+        return ""
+    a, b = timezone.localtime(start), timezone.localtime(end)
+    zone = timezone.get_current_timezone()
+    same_day = a.date() == b.date()
+    end_text = b.strftime("%H:%M") if same_day else b.strftime("%Y-%m-%d %H:%M")
+    return format_html(
+        '<time datetime="{}" data-end="{}" title="{}" data-server-time>'
+        '<span class="weekday">{}</span> {} – {} <span class="tz">{}</span></time>',
+        start.isoformat(),
+        end.isoformat(),
+        getattr(zone, "key", str(zone)),
+        date_format(a, "D"),
+        a.strftime("%Y-%m-%d %H:%M"),
+        end_text,
+        b.tzname() or "",
+    )
+
+
+@register.filter
+def serverdate(value: datetime | None) -> SafeString | str:
+    return servertime(value, "date")
+
+
+@register.filter
+def remaining_days(value: date | None) -> str:
+    """A test tenant's remaining days: '12 days left', 'expired'."""
+    if value is None:
+        return ""
+    days = (value - timezone.localdate()).days
+    if days < 0:
+        return _("expired")
+    return ngettext("%(days)d day left", "%(days)d days left", days) % {"days": days}
+
+
+@register.simple_tag
+def icon(name: str, label: str = "", css: str = "") -> SafeString:
+    """An inline SVG icon from the sprite in base.html; labelled icons are announced."""
+    if label:
+        return format_html(
+            '<svg class="icon {} {}" role="img" aria-label="{}"><title>{}</title>'
+            '<use href="#i-{}"></use></svg>',
+            f"icon-{name}",
+            css,
+            label,
+            label,
+            name,
+        )
+    return format_html(
+        '<svg class="icon {} {}" aria-hidden="true"><use href="#i-{}"></use></svg>',
+        f"icon-{name}",
+        css,
+        name,
+    )
+
+
+@register.inclusion_tag("web/includes/status.html")
+def status_badge(task: Any) -> dict[str, Any]:
+    return {"task": task}
+
+
+@register.simple_tag(takes_context=True)
+def sort_link(context: template.Context, field: str, label: str) -> SafeString:
+    """A column header that sorts by `field`, toggling the direction, keeping the filters."""
+    request = context["request"]
+    current = request.GET.get("sort", "")
+    params = request.GET.copy()
+    params.pop("page", None)
+    descending = current == field
+    params["sort"] = f"-{field}" if descending else field
+    arrow = ""
+    if current == field:
+        arrow = " ▲"
+    elif current == f"-{field}":
+        arrow = " ▼"
+    return format_html('<a href="?{}" class="sort">{}{}</a>', params.urlencode(), label, arrow)
+
+
+@register.filter
+def get_item(mapping: dict[Any, Any], key: Any) -> Any:
+    return mapping.get(key) if mapping else None

@@ -1,0 +1,136 @@
+"""Partners and scale units: lists with counts (scoped), creation for platform administrators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from ucfleet.accounts.choices import Language
+from ucfleet.core.errors import DomainError
+from ucfleet.tenants import services
+from ucfleet.tenants.queries import partners_visible_to, scale_units_visible_to
+from ucfleet.updates.choices import Status
+from ucfleet.web.views.common import add_domain_error, paginate, render_area
+
+
+class PartnerForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    language = forms.ChoiceField(label=gettext_lazy("Language"), choices=Language.choices)
+    is_active = forms.BooleanField(label=gettext_lazy("Active"), required=False, initial=True)
+
+
+class ScaleUnitForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    location = forms.CharField(
+        label=gettext_lazy("Location / data centre"), max_length=200, required=False
+    )
+    max_concurrent_tasks = forms.IntegerField(
+        label=gettext_lazy("Max concurrent tasks"), min_value=1, initial=10
+    )
+
+
+@login_required
+@require_GET
+def partner_list(request: HttpRequest) -> HttpResponse:
+    admin: Any = request.user
+    partners = (
+        partners_visible_to(admin)
+        .annotate(
+            tenant_count=Count("tenants", distinct=True),
+            admin_count=Count("administrators", distinct=True),
+        )
+        .order_by("name")
+    )
+    q = request.GET.get("q", "").strip()
+    if q:
+        partners = partners.filter(name__icontains=q)
+    page = paginate(request, partners)
+    return render_area(
+        request,
+        "partners",
+        {
+            "nav": "partners",
+            "page": page,
+            "partners": list(page.object_list),
+            "q": q,
+            "is_platform": admin.is_platform_admin,
+        },
+    )
+
+
+@login_required
+def partner_create(request: HttpRequest) -> HttpResponse:
+    admin: Any = request.user
+    if not admin.is_platform_admin:
+        raise PermissionDenied(_("Only platform administrators may create partners."))
+    form = PartnerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            partner = services.create_partner(admin, **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(
+                request, _("The partner %(name)s was created.") % {"name": partner.name}
+            )
+            return HttpResponseRedirect(reverse("web:partners"))
+    return render_area(request, "partners/create", {"nav": "partners", "form": form})
+
+
+@login_required
+@require_GET
+def scale_unit_list(request: HttpRequest) -> HttpResponse:
+    admin: Any = request.user
+    in_scope = Q() if admin.is_platform_admin else Q(tenants__partner_id=admin.partner_id)
+    units = (
+        scale_units_visible_to(admin)
+        .annotate(
+            tenant_count=Count("tenants", filter=in_scope, distinct=True),
+            running=Count(
+                "tenants__tasks",
+                filter=in_scope & Q(tenants__tasks__status=Status.IN_PROGRESS),
+                distinct=True,
+            ),
+        )
+        .order_by("name")
+    )
+    page = paginate(request, units)
+    return render_area(
+        request,
+        "scale_units",
+        {
+            "nav": "scale-units",
+            "page": page,
+            "units": list(page.object_list),
+            "is_platform": admin.is_platform_admin,
+        },
+    )
+
+
+@login_required
+def scale_unit_create(request: HttpRequest) -> HttpResponse:
+    admin: Any = request.user
+    if not admin.is_platform_admin:
+        raise PermissionDenied(_("Only platform administrators may create scale units."))
+    form = ScaleUnitForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            unit = services.create_scale_unit(admin, **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(
+                request, _("The scale unit %(name)s was created.") % {"name": unit.name}
+            )
+            return HttpResponseRedirect(reverse("web:scale-units"))
+    return render_area(request, "scale_units/create", {"nav": "scale-units", "form": form})

@@ -1,0 +1,166 @@
+"""List filters read from the query string, applied to already scoped querysets.
+
+Filters narrow what `*_visible_to(admin)` returned; they never widen it, so a forged
+partner id in the query string only yields an empty list (R1).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ucfleet.core.timeutils import localize
+from ucfleet.updates.choices import Status, TaskType, Timing
+from ucfleet.updates.models import UpdateTask
+
+YES_NO = [("", _("all")), ("1", _("yes")), ("0", _("no"))]
+
+
+def _choices(blank: str, items: Any) -> list[tuple[str, str]]:
+    return [("", blank), *[(str(value), str(label)) for value, label in items]]
+
+
+class TaskFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    partner = forms.ChoiceField(label=_("Partner"), required=False)
+    timing = forms.ChoiceField(label=_("Timing"), required=False)
+    task_type = forms.ChoiceField(label=_("Task type"), required=False)
+    forced = forms.ChoiceField(label=_("Forced update"), required=False, choices=YES_NO)
+    start_from = forms.DateField(
+        label=_("Start from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    start_to = forms.DateField(
+        label=_("Start to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    SORTS = {
+        "start": ("earliest_start", "id"),
+        "tenant": ("tenant__name", "id"),
+        "status": ("status", "earliest_start", "id"),
+        "created": ("created", "id"),
+        "partner": ("partner__name", "earliest_start", "id"),
+    }
+
+    def __init__(self, data: Any, *, partners: list[tuple[int, str]], all_types: bool) -> None:
+        super().__init__(data)
+        self.all_types = all_types
+        self.fields["status"].choices = [("", _("all except cancelled")), *Status.choices]
+        self.fields["partner"].choices = _choices(_("all partners"), partners)
+        self.fields["timing"].choices = _choices(_("all timings"), Timing.choices)
+        self.fields["task_type"].choices = _choices(_("all task types"), TaskType.choices)
+        if not all_types:
+            del self.fields["task_type"]
+        if len(partners) <= 1:
+            del self.fields["partner"]
+
+    def apply(self, tasks: QuerySet[UpdateTask], sort: str = "") -> QuerySet[UpdateTask]:
+        data = self.cleaned_data if self.is_valid() else {}
+        if not self.all_types:
+            tasks = tasks.filter(task_type=TaskType.UPDATE)
+        status = data.get("status")
+        tasks = tasks.filter(status=status) if status else tasks.exclude(status=Status.CANCELLED)
+        if data.get("partner"):
+            tasks = tasks.filter(partner_id=data["partner"])
+        if data.get("timing"):
+            tasks = tasks.filter(timing=data["timing"])
+        if data.get("task_type"):
+            tasks = tasks.filter(task_type=data["task_type"])
+        if data.get("forced") in ("0", "1"):
+            tasks = tasks.filter(is_forced=data["forced"] == "1")
+        if data.get("q"):
+            q = data["q"].strip()
+            tasks = tasks.filter(
+                Q(tenant__name__icontains=q) | Q(tenant__instance_id=q) | Q(target_version__name=q)
+            )
+        zone = timezone.get_current_timezone()
+        if data.get("start_from"):
+            start = localize(datetime.combine(data["start_from"], time.min), zone)  # type: ignore[arg-type]
+            tasks = tasks.filter(earliest_start__gte=start)
+        if data.get("start_to"):
+            end = localize(datetime.combine(data["start_to"] + timedelta(days=1), time.min), zone)  # type: ignore[arg-type]
+            tasks = tasks.filter(earliest_start__lt=end)
+        field = sort.lstrip("-")
+        order = self.SORTS.get(field, self.SORTS["start"])
+        if sort.startswith("-"):
+            order = tuple(f"-{name}" for name in order)
+        return tasks.order_by(*order)
+
+
+class TenantFilterForm(forms.Form):
+    MARKERS = [
+        ("", _("all")),
+        ("scheduled", _("update scheduled")),
+        ("recommended", _("update recommended")),
+        ("auto_off", _("automatic update off")),
+    ]
+    KINDS = [
+        ("", _("all")),
+        ("productive", _("productive")),
+        ("test", _("test")),
+        ("nfr", _("not for resale")),
+    ]
+
+    q = forms.CharField(label=_("Search"), required=False)
+    partner = forms.ChoiceField(label=_("Partner"), required=False)
+    version = forms.ChoiceField(label=_("Software version"), required=False)
+    marker = forms.ChoiceField(label=_("Marker"), required=False, choices=MARKERS)
+    kind = forms.ChoiceField(label=_("Type"), required=False, choices=KINDS)
+    active = forms.ChoiceField(label=_("Active"), required=False, choices=YES_NO)
+
+    SORTS = {
+        "name": ("name",),
+        "partner": ("partner__name", "name"),
+        "version": ("version__sort_key", "name"),
+        "domain": ("domain",),
+    }
+
+    def __init__(
+        self, data: Any, *, partners: list[tuple[int, str]], versions: list[tuple[int, str]]
+    ) -> None:
+        super().__init__(data)
+        self.fields["partner"].choices = _choices(_("all partners"), partners)
+        self.fields["version"].choices = _choices(_("all versions"), versions)
+        if len(partners) <= 1:
+            del self.fields["partner"]
+
+    def apply(self, tenants: QuerySet[Any], sort: str = "") -> QuerySet[Any]:
+        data = self.cleaned_data if self.is_valid() else {}
+        if data.get("q"):
+            q = data["q"].strip()
+            tenants = tenants.filter(
+                Q(name__icontains=q)
+                | Q(domain__icontains=q)
+                | Q(customer_id__icontains=q)
+                | Q(instance_id=q)
+            )
+        if data.get("partner"):
+            tenants = tenants.filter(partner_id=data["partner"])
+        if data.get("version"):
+            tenants = tenants.filter(version_id=data["version"])
+        marker = data.get("marker")
+        if marker == "scheduled":
+            tenants = tenants.filter(update_scheduled=True)
+        elif marker == "recommended":
+            tenants = tenants.filter(version__recommend_update=True)
+        elif marker == "auto_off":
+            tenants = tenants.filter(auto_update_allowed=False)
+        kind = data.get("kind")
+        if kind == "productive":
+            tenants = tenants.filter(is_productive=True)
+        elif kind == "test":
+            tenants = tenants.filter(is_test=True)
+        elif kind == "nfr":
+            tenants = tenants.filter(is_nfr=True)
+        if data.get("active") in ("0", "1"):
+            tenants = tenants.filter(is_active=data["active"] == "1")
+        field = sort.lstrip("-")
+        order = self.SORTS.get(field, self.SORTS["name"])
+        if sort.startswith("-"):
+            order = tuple(f"-{name}" for name in order)
+        return tenants.order_by(*order)
