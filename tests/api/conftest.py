@@ -48,3 +48,9 @@ def task_of(versions) -> Callable[..., Any]:
         )
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Every test creates administrators; PBKDF2's deliberate slowness only costs time here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
