@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -43,10 +44,45 @@ MAX_REASON = 500
 
 @dataclass(frozen=True)
 class Claim:
-    """A task this worker now holds, with its open attempt (relations loaded)."""
+    """A task this worker now holds, as plain values: what a driver needs, and its attempt."""
 
-    task: UpdateTask
-    attempt: TaskAttempt
+    task_id: int
+    attempt_id: int
+    partner_id: int
+    task_type: str
+    redeploy: bool
+    is_forced: bool
+    from_version: str
+    target_version: str
+    tenant_id: int
+    tenant_name: str
+    tenant_domain: str
+    instance_id: str
+    tenant_language: str
+    partner_name: str
+    scale_unit_id: int | None
+    scale_unit_name: str | None
+
+
+# Claim's fields (after the attempt) as the candidate query reads them, in order.
+_CLAIM_COLUMNS = (
+    "id",
+    "partner_id",
+    "task_type",
+    "redeploy",
+    "is_forced",
+    "from_version__name",
+    "target_version__name",
+    "tenant_id",
+    "tenant__name",
+    "tenant__domain",
+    "tenant__instance_id",
+    "tenant__language",
+    "tenant__partner__name",
+    "tenant__scale_unit_id",
+    "tenant__scale_unit__name",
+)
+_UNIT = _CLAIM_COLUMNS.index("tenant__scale_unit_id")
 
 
 @dataclass
@@ -105,7 +141,38 @@ def _candidates(at: datetime, *, full_units: set[int], tried: set[int], limit: i
         # A speed-up only: rows the portal is changing right now are skipped instead of
         # waited for. Correctness rests on the compare-and-set below.
         rows = rows.select_for_update(skip_locked=True, of=("self",))
-    return list(rows.values_list("id", "tenant__scale_unit_id")[:limit])
+    return list(rows.values_list(*_CLAIM_COLUMNS)[:limit])
+
+
+def _choose_within_caps(at: datetime, room: int) -> list[tuple]:
+    """Due tasks in execution order (rows of _CLAIM_COLUMNS), as many as the global and
+    scale-unit caps allow. A full unit does not hold up tasks of other units."""
+    total, per_unit = running_counts()
+    room = min(room, settings.UCFLEET["MAX_CONCURRENT_TASKS"] - total)
+    caps = dict(ScaleUnit.objects.values_list("id", "max_concurrent_tasks"))
+    full = {unit for unit, cap in caps.items() if per_unit[unit] >= cap}
+    chosen: list[tuple] = []
+    tried: set[int] = set()
+    while room > 0:
+        # A few extra rows, so that tasks skipped for a unit filled meanwhile rarely cost
+        # another query.
+        wanted = room * 2
+        batch = _candidates(at, full_units=full, tried=tried, limit=wanted)
+        for row in batch:
+            tried.add(row[0])
+            unit = row[_UNIT]
+            if unit in full:
+                continue
+            chosen.append(row)
+            room -= 1
+            per_unit[unit] += 1
+            if unit is not None and per_unit[unit] >= caps.get(unit, 0):
+                full.add(unit)
+            if room == 0:
+                break
+        if len(batch) < wanted:
+            break  # nothing more is due
+    return chosen
 
 
 def claim_due_tasks(*, worker_name: str, limit: int) -> list[Claim]:
@@ -114,74 +181,61 @@ def claim_due_tasks(*, worker_name: str, limit: int) -> list[Claim]:
     Caps hold across processes because counting and claiming happen under the claim lock:
     no other claimer can commit between this transaction's count and its claims.
     """
-    if limit <= 0:
+    if limit <= 0 or not due_tasks(utcnow()).exists():
+        # Nothing is due: an idle worker need not take the lock (on SQLite: the write lock).
         return []
     with transaction.atomic():
         _take_claim_lock()
         if running_maintenance() is not None:  # R8: no task starts during maintenance
             return []
-        total, per_unit = running_counts()
-        room = min(limit, settings.UCFLEET["MAX_CONCURRENT_TASKS"] - total)
-        if room <= 0:
-            return []
-        caps = dict(ScaleUnit.objects.values_list("id", "max_concurrent_tasks"))
-        full = {unit for unit, cap in caps.items() if per_unit[unit] >= cap}
-        # Taken after the counts: a task's `started` then lies after the `finished` of every
+        # Taken after the lock: a task's `started` then lies after the `finished` of every
         # task whose slot it reuses (the multi-process test checks overlaps with these).
         at = utcnow()
-        claimed: list[int] = []
-        tried: set[int] = set()
-        while room > 0:
-            # A few extra rows, so that tasks skipped for a unit filled meanwhile rarely
-            # cost another query.
-            wanted = room + 8
-            batch = _candidates(at, full_units=full, tried=tried, limit=wanted)
-            for task_id, unit in batch:
-                tried.add(task_id)
-                if unit in full:
-                    continue
-                if not compare_and_set(
-                    UpdateTask,
-                    task_id,
-                    expected={"status": Status.PLANNED, "earliest_start__lte": at},
-                    changes={
-                        "status": Status.IN_PROGRESS,
-                        "claimed_by": worker_name,
-                        "started": at,
-                    },
-                ):
-                    continue  # changed by the portal meanwhile
-                claimed.append(task_id)
-                room -= 1
-                per_unit[unit] += 1
-                if unit is not None and per_unit[unit] >= caps.get(unit, 0):
-                    full.add(unit)
-                if room == 0:
-                    break
-            if len(batch) < wanted:
-                break  # nothing more is due
-        if not claimed:
+        chosen = _choose_within_caps(at, limit)
+        if not chosen:
             return []
-        TaskAttempt.objects.bulk_create(
-            TaskAttempt(task_id=pk, worker_name=worker_name, started=at) for pk in claimed
-        )
-        tasks = list(
-            UpdateTask.objects.filter(pk__in=claimed).select_related(
-                "tenant__partner", "tenant__scale_unit", "target_version", "from_version"
+        ids = [row[0] for row in chosen]
+        # Compare-and-set for the batch: a task the portal changed meanwhile is not taken.
+        changed = UpdateTask.objects.filter(
+            pk__in=ids, status=Status.PLANNED, earliest_start__lte=at
+        ).update(status=Status.IN_PROGRESS, claimed_by=worker_name, started=at)
+        if changed != len(ids):
+            ours = set(
+                UpdateTask.objects.filter(
+                    pk__in=ids, status=Status.IN_PROGRESS, claimed_by=worker_name, started=at
+                ).values_list("pk", flat=True)
             )
+            chosen = [row for row in chosen if row[0] in ours]
+        attempts = TaskAttempt.objects.bulk_create(
+            TaskAttempt(task_id=row[0], worker_name=worker_name, started=at) for row in chosen
         )
+        attempt_ids = [a.pk for a in attempts]
+        if None in attempt_ids:  # a backend that cannot return ids from a bulk insert
+            by_task = dict(
+                TaskAttempt.objects.filter(
+                    task_id__in=[row[0] for row in chosen], outcome=AttemptOutcome.RUNNING
+                ).values_list("task_id", "pk")
+            )
+            attempt_ids = [by_task[row[0]] for row in chosen]
         record_many(
-            None, [_change(t, "start", "status", Status.PLANNED, Status.IN_PROGRESS) for t in tasks]
+            None,
+            [
+                Change(
+                    "start",
+                    "update_task",
+                    row[0],
+                    "status",
+                    Status.PLANNED,
+                    Status.IN_PROGRESS,
+                    partner_id=row[1],
+                )
+                for row in chosen
+            ],
         )
-        attempts = {
-            a.task_id: a
-            for a in TaskAttempt.objects.filter(
-                task_id__in=claimed, worker_name=worker_name, outcome=AttemptOutcome.RUNNING
-            )
-        }
-    order = {pk: i for i, pk in enumerate(claimed)}
-    tasks.sort(key=lambda t: order[t.pk])
-    return [Claim(task=t, attempt=attempts[t.pk]) for t in tasks]
+    return [
+        Claim(row[0], attempt_id, *row[1:])
+        for row, attempt_id in zip(chosen, attempt_ids, strict=True)
+    ]
 
 
 # --- the end of an attempt ---------------------------------------------------------------------
@@ -193,6 +247,20 @@ def _close_attempt(attempt_id: int, *, outcome: str, text: str, at: datetime) ->
     )
 
 
+def _close_attempts(logs: list[tuple[int, str]], *, outcome: str, at: datetime) -> None:
+    """Close many attempts, each with its own log: one executemany (the ORM's bulk_update
+    builds a CASE per row and cost more than the rest of a completion)."""
+    if not logs:
+        return
+    table = connection.ops.quote_name(TaskAttempt._meta.db_table)
+    finished = connection.ops.adapt_datetimefield_value(at)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET outcome = %s, finished = %s, log = %s WHERE id = %s",
+            [(outcome, finished, text, pk) for pk, text in logs],
+        )
+
+
 def _note_lost_hold(attempt_id: int, text: str) -> None:
     """The task was taken from this worker (declared lost) while it ran: keep its log for
     the record, but change nothing else."""
@@ -201,44 +269,88 @@ def _note_lost_hold(attempt_id: int, text: str) -> None:
     log.warning("attempt %s finished after its task was taken from the worker", attempt_id)
 
 
-def complete_task(*, task_id: int, attempt_id: int, worker_name: str, log_text: str) -> bool:
-    """In progress → executed; the tenant now runs the target version (R11).
+@dataclass(frozen=True)
+class Finished:
+    """A task whose driver ran every step successfully."""
 
-    False when the task is no longer held by `worker_name` (it was declared lost meanwhile).
+    task_id: int
+    attempt_id: int
+    log_text: str
+
+
+def complete_tasks(*, worker_name: str, finished: Sequence[Finished]) -> list[int]:
+    """In progress → executed; each tenant now runs its task's target version (R11).
+
+    One transaction for the batch. Returns the ids completed; a task no longer held by
+    `worker_name` (declared lost meanwhile) is left as it is and its log notes why.
     """
+    if not finished:
+        return []
     with transaction.atomic():
         at = utcnow()
-        if not compare_and_set(
-            UpdateTask,
-            task_id,
-            expected={"status": Status.IN_PROGRESS, "claimed_by": worker_name},
-            changes={"status": Status.EXECUTED, "finished": at},
-        ):
-            _note_lost_hold(attempt_id, log_text)
-            return False
-        task = UpdateTask.objects.select_related("tenant__version", "target_version").get(
-            pk=task_id
+        ids = [f.task_id for f in finished]
+        UpdateTask.objects.filter(
+            pk__in=ids, status=Status.IN_PROGRESS, claimed_by=worker_name
+        ).update(status=Status.EXECUTED, finished=at)
+        rows = list(
+            UpdateTask.objects.filter(pk__in=ids, claimed_by=worker_name, finished=at)
+            .filter(status=Status.EXECUTED)
+            .values_list(
+                "pk",
+                "tenant_id",
+                "partner_id",
+                "target_version_id",
+                "target_version__name",
+                "tenant__version__name",
+            )
         )
-        Tenant.objects.filter(pk=task.tenant_id).update(
-            version_id=task.target_version_id, updated=at
-        )
-        _close_attempt(attempt_id, outcome=AttemptOutcome.SUCCEEDED, text=log_text, at=at)
-        record_many(
-            None,
-            [
-                _change(task, "complete", "status", Status.IN_PROGRESS, Status.EXECUTED),
+        held = {row[0] for row in rows}
+        by_target: dict[int, list[int]] = defaultdict(list)
+        changes: list[Change] = []
+        for pk, tenant_id, partner_id, target_id, target_name, current_name in rows:
+            by_target[target_id].append(tenant_id)
+            changes.append(
+                Change(
+                    "complete",
+                    "update_task",
+                    pk,
+                    "status",
+                    Status.IN_PROGRESS,
+                    Status.EXECUTED,
+                    partner_id=partner_id,
+                )
+            )
+            changes.append(
                 Change(
                     "update",
                     "tenant",
-                    task.tenant_id,
+                    tenant_id,
                     "version",
-                    task.tenant.version.name,
-                    task.target_version.name,
-                    partner_id=task.partner_id,
-                ),
-            ],
+                    current_name,
+                    target_name,
+                    partner_id=partner_id,
+                )
+            )
+        for target_id, tenant_ids in by_target.items():
+            Tenant.objects.filter(pk__in=tenant_ids).update(version_id=target_id, updated=at)
+        _close_attempts(
+            [(f.attempt_id, f.log_text) for f in finished if f.task_id in held],
+            outcome=AttemptOutcome.SUCCEEDED,
+            at=at,
         )
-    return True
+        for f in finished:
+            if f.task_id not in held:
+                _note_lost_hold(f.attempt_id, f.log_text)
+        record_many(None, changes)
+    return [f.task_id for f in finished if f.task_id in held]
+
+
+def complete_task(*, task_id: int, attempt_id: int, worker_name: str, log_text: str) -> bool:
+    """One task: see `complete_tasks`. False when the task is no longer held."""
+    done = complete_tasks(
+        worker_name=worker_name, finished=[Finished(task_id, attempt_id, log_text)]
+    )
+    return bool(done)
 
 
 def fail_task(
@@ -317,6 +429,11 @@ def fail_interrupted_tasks(*, alive_workers: QuerySet | list[str], note: str) ->
     subquery) become failed "interrupted: worker lost"; their open attempts are closed with
     `note`. Returns the ids this call failed."""
     failed: list[int] = []
+    orphans = UpdateTask.objects.filter(status=Status.IN_PROGRESS).exclude(
+        claimed_by__in=alive_workers
+    )
+    if not orphans.exists():  # the common case, answered without a write transaction
+        return []
     with transaction.atomic():
         rows = list(
             UpdateTask.objects.filter(status=Status.IN_PROGRESS)

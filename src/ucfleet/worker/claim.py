@@ -7,23 +7,22 @@ from ucfleet.worker.drivers.base import TaskSpec, TenantSpec
 
 
 def spec_for(claim: Claim) -> TaskSpec:
-    task, tenant = claim.task, claim.task.tenant
     return TaskSpec(
-        task_id=task.pk,
-        attempt_id=claim.attempt.pk,
-        task_type=task.task_type,
-        from_version=task.from_version.name,
-        target_version=task.target_version.name,
-        redeploy=task.redeploy,
-        forced=task.is_forced,
+        task_id=claim.task_id,
+        attempt_id=claim.attempt_id,
+        task_type=claim.task_type,
+        from_version=claim.from_version,
+        target_version=claim.target_version,
+        redeploy=claim.redeploy,
+        forced=claim.is_forced,
         tenant=TenantSpec(
-            id=tenant.pk,
-            name=tenant.name,
-            domain=tenant.domain,
-            instance_id=tenant.instance_id,
-            language=tenant.language,
-            partner=tenant.partner.name,
-            scale_unit=tenant.scale_unit.name if tenant.scale_unit else "",
+            id=claim.tenant_id,
+            name=claim.tenant_name,
+            domain=claim.tenant_domain,
+            instance_id=claim.instance_id,
+            language=claim.tenant_language,
+            partner=claim.partner_name,
+            scale_unit=claim.scale_unit_name or "",
         ),
     )
 

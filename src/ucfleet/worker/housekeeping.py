@@ -38,9 +38,9 @@ class Housekeeping:
         self._next_mail = 0.0
         self._next_purge = 0.0
 
-    def tick(self) -> None:
+    def tick(self, *, force_mail: bool = False) -> None:
         now = time.monotonic()
-        if self.send_due is not None and now >= self._next_mail:
+        if self.send_due is not None and (force_mail or now >= self._next_mail):
             self._next_mail = now + self.mail_every
             try:
                 self.send_due(limit=MAIL_BATCH)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.db import transaction
-
 from ucfleet.core.cas import compare_and_set
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.updates.execution import fail_interrupted_tasks
@@ -47,12 +45,14 @@ def fail_tasks_of_gone_workers(*, note: str) -> list[int]:
 
 
 def recover_lost_workers(*, ttl_seconds: float) -> list[int]:
-    """Declare silent workers lost and fail their tasks ("interrupted: worker lost")."""
-    with transaction.atomic():
-        declare_lost_workers(ttl_seconds=ttl_seconds)
-        failed = fail_tasks_of_gone_workers(
-            note=f"worker lost: no heartbeat for more than {ttl_seconds:g} s"
-        )
+    """Declare silent workers lost and fail their tasks ("interrupted: worker lost").
+
+    Each step is its own compare-and-set; a worker that dies between them leaves work that
+    the next sweep (of any worker) finishes."""
+    declare_lost_workers(ttl_seconds=ttl_seconds)
+    failed = fail_tasks_of_gone_workers(
+        note=f"worker lost: no heartbeat for more than {ttl_seconds:g} s"
+    )
     if failed:
         log.warning("failed %d task(s) of lost workers: %s", len(failed), failed)
     return failed

@@ -135,6 +135,10 @@ class WorkerLoop:
     def name(self) -> str:
         return self.options.name
 
+    @property
+    def is_stopping(self) -> bool:
+        return self._stop.is_set()
+
     def request_stop(self, *_: object) -> None:
         """Stop claiming; running tasks finish, those not yet updating are handed back."""
         if not self._stop.is_set():
@@ -180,7 +184,7 @@ class WorkerLoop:
 
     def _loop(self, pool: ThreadPoolExecutor) -> None:
         options = self.options
-        next_beat = next_sweep = 0.0
+        next_beat = next_sweep = next_recovery = 0.0
         while True:
             claimed = 0
             try:
@@ -189,22 +193,28 @@ class WorkerLoop:
                     next_beat = now + options.heartbeat_seconds
                     self._beat()
                 self._record_outcomes(block=False)
+                if now >= next_recovery:
+                    # Lost workers are noticed per heartbeat interval: that is the TTL's grain.
+                    next_recovery = now + options.heartbeat_seconds
+                    self.summary.recovered += recover_lost_workers(ttl_seconds=options.ttl_seconds)
                 if now >= next_sweep:
                     next_sweep = now + options.poll_seconds
-                    self._sweep()
+                    missed = transitions.handle_missed_windows()
+                    self.summary.missed_moved += missed.moved
+                    self.summary.missed_failed += missed.failed
                 if not self._stop.is_set():
                     claimed = self._claim(pool)
                 self._save_logs()
                 self._housekeeping.tick()
-                if self._stop.is_set() and not self._running and not self._unrecorded:
-                    return
-                if (
+                if (self._stop.is_set() and not self._running and not self._unrecorded) or (
                     options.burst
                     and claimed == 0
                     and not self._running
                     and not self._unrecorded
                     and not transitions.has_open_work()
                 ):
+                    # E-mails the last outcomes queued (failures, moves) leave with us.
+                    self._housekeeping.tick(force_mail=True)
                     return
             except DatabaseError:
                 # The database went away or a statement failed: drop the connection and try
@@ -228,12 +238,6 @@ class WorkerLoop:
                 concurrency=self.options.concurrency,
                 ttl_seconds=self.options.ttl_seconds,
             )
-
-    def _sweep(self) -> None:
-        self.summary.recovered += recover_lost_workers(ttl_seconds=self.options.ttl_seconds)
-        missed = transitions.handle_missed_windows()
-        self.summary.missed_moved += missed.moved
-        self.summary.missed_failed += missed.failed
 
     def _claim(self, pool: ThreadPoolExecutor) -> int:
         free = self.options.concurrency - len(self._running)
@@ -259,22 +263,36 @@ class WorkerLoop:
                 pending.append(self._outcomes.get_nowait())
         except queue.Empty:
             pass
-        for index, outcome in enumerate(pending):
-            if outcome is None:  # a wake-up call
-                continue
-            try:
-                self._record(outcome)
-            except DatabaseError:
-                self._unrecorded.extend(o for o in pending[index:] if o is not None)
-                raise
+        # None is a wake-up call. What cannot be written now (the database is away) is kept
+        # for the next turn; the tasks stay held by this worker meanwhile.
+        self._unrecorded = [o for o in pending if o is not None]
+        executed = [o for o in self._unrecorded if o.kind == "executed"]
+        if executed:  # successes in one transaction
+            self._complete(executed)
+            self._unrecorded = [o for o in self._unrecorded if o.kind != "executed"]
+        while self._unrecorded:  # failures and hand-backs, rarer, one by one
+            self._record(self._unrecorded[0])
+            self._unrecorded.pop(0)
+
+    def _complete(self, executed: list[_Outcome]) -> None:
+        done = set(
+            transitions.complete_tasks(
+                worker_name=self.name,
+                finished=[
+                    transitions.Finished(o.spec.task_id, o.spec.attempt_id, o.execution.text())
+                    for o in executed
+                ],
+            )
+        )
+        for outcome in executed:
+            task_id = outcome.spec.task_id
+            (self.summary.executed if task_id in done else self.summary.discarded).append(task_id)
+            self._running.pop(task_id, None)
 
     def _record(self, outcome: _Outcome) -> None:
         spec, text = outcome.spec, outcome.execution.text()
         common = {"task_id": spec.task_id, "attempt_id": spec.attempt_id, "worker_name": self.name}
-        if outcome.kind == "executed":
-            held = transitions.complete_task(**common, log_text=text)
-            (self.summary.executed if held else self.summary.discarded).append(spec.task_id)
-        elif outcome.kind == "failed":
+        if outcome.kind == "failed":
             held = transitions.fail_task(**common, reason=outcome.reason, log_text=text)
             (self.summary.failed if held else self.summary.discarded).append(spec.task_id)
         else:
