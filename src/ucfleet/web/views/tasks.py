@@ -223,7 +223,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
         if action == "delete_all":
             all_types = request.POST.get("all_types") == "1"
             request.GET = request.POST  # the list's filters travel as hidden fields
-            _, tasks = _filtered_tasks(request, all_types=all_types)
+            _filters, tasks = _filtered_tasks(request, all_types=all_types)
             result = services.delete_tasks(admin, tasks)
             _report(request, result, _deleted(len(result.done)))
         elif not ids:
