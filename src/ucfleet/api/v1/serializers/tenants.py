@@ -33,6 +33,8 @@ class TenantSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="version_id", read_only=True)
     version_name = serializers.CharField(source="version.name", read_only=True)
     scale_unit = serializers.IntegerField(source="scale_unit_id", read_only=True, allow_null=True)
+    # Empty when the tenant has none (the customer then gets no e-mail), so no email format.
+    notification_email = serializers.CharField(read_only=True)
     update_scheduled = serializers.BooleanField(read_only=True)
     update_recommended = serializers.BooleanField(source="version.recommend_update", read_only=True)
 

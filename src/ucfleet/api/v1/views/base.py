@@ -36,6 +36,10 @@ class ApiView(ApiMixin, APIView):
 
 
 class ApiViewSet(ApiMixin, viewsets.GenericViewSet):
+    # Any id-like segment reaches the view, which answers a JSON 404 for what is not an id
+    # (the router's default pattern leaves "1.5" to the portal's HTML 404 page).
+    lookup_value_regex = "[^/]+"
+
     def paged(self, queryset: Any, serializer_class: Any = None, **context: Any) -> Response:
         serializer_class = serializer_class or self.get_serializer_class()
         page = self.paginate_queryset(queryset)
