@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from tests.notifications.helpers import in_transaction, task, tenant
 from ucfleet.core.errors import NotFound
 from ucfleet.notifications.choices import Kind
-from ucfleet.notifications.compose import LANGUAGES, TEMPLATE_DIR, render
+from ucfleet.notifications.compose import LANGUAGES, TEMPLATE_DIR, BulkRenderer, _text, render
 from ucfleet.notifications.models import Notification
 from ucfleet.notifications.queries import (
     get_notification_for,
@@ -22,6 +22,7 @@ from ucfleet.notifications.queries import (
 )
 from ucfleet.notifications.sender import send_due
 from ucfleet.notifications.services import (
+    DIGEST_KINDS,
     notify_task_failed,
     notify_tasks_cancelled,
     notify_tasks_created,
@@ -157,32 +158,47 @@ def test_task_deletion_keeps_the_mail_that_was_sent_about_it(
     assert Notification.objects.get().tasks.count() == 0
 
 
+SAMPLE = {
+    "partner": "P & Q",
+    "count": 2,
+    "zone": "Europe/Berlin",
+    "versions": "14.10",
+    "scheduled_by": "plat",
+    "from_version": "14.9",
+    "target_version": "14.10",
+    "start": "S",
+    "old_start": "O",
+    "timing": "T",
+    "task_type": "Update",
+    "is_recreate": False,
+    "forced": True,
+    "reason": "R",
+    "failed_at": "F",
+    "task_lines": "- line\n",
+}
+SAMPLE["task"] = {**SAMPLE, "tenant": "A & B <1>", "domain": "ab.example"}
+
+
 @pytest.mark.parametrize("kind", Kind.values)
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_kind_has_a_text_in_both_languages(kind, language):
+def test_every_kind_has_a_one_line_subject_and_plain_text_in_both_languages(kind, language):
     assert (TEMPLATE_DIR / f"{kind}.{language}.txt").is_file()
-    line = {
-        "tenant": "A & B <1>",
-        "domain": "ab.example",
-        "target_version": "14.10",
-        "start": "S",
-        "reason": "R",
-    }
-    subject, body = render(
-        kind,
-        language,
-        {
-            "partner": "P & Q",
-            "count": 1,
-            "tasks": [line],
-            "task": line,
-            "zone": "UTC",
-            "versions": "14.10",
-            **line,
-        },
-    )
+    subject, body = render(kind, language, {**SAMPLE, "tenant": "A & B <1>", "domain": "x"})
     assert subject and "\n" not in subject
     assert not body.startswith("\n") and body.endswith("\n")
-    # Plain text: names are not HTML-escaped.
-    assert "A & B <1>" in subject + body or "P & Q" in subject + body
-    assert "&amp;" not in subject + body
+    assert "A & B <1>" in subject + body or "P & Q" in subject + body  # not HTML-escaped
+    assert "&amp;" not in subject + body and "\x00" not in subject + body
+
+
+@pytest.mark.parametrize("name", [*Kind.values, *(f"{kind}-task" for kind in sorted(DIGEST_KINDS))])
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_bulk_rendering_gives_the_same_text_as_rendering_each(name, language):
+    renderer = BulkRenderer(name)
+    for tenant_name, domain in [("A & B <1>", "ab.example"), ("zeta", "z.example")]:
+        for flags in [
+            {"is_immediate": True, "redeploy": True, "latest_start": ""},
+            {"is_immediate": False, "redeploy": False, "latest_start": "L"},
+        ]:
+            context = {**SAMPLE, **flags, "tenant": tenant_name, "domain": domain}
+            del context["task"]
+            assert renderer.text(language, context) == _text(name, language, context)

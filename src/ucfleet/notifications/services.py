@@ -35,7 +35,7 @@ from ucfleet.core.errors import Conflict, Forbidden
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance.queries import server_zone
 from ucfleet.notifications.choices import Kind, Status
-from ucfleet.notifications.compose import Formatter, language_of, render
+from ucfleet.notifications.compose import BulkRenderer, Formatter, as_mail, language_of, render
 from ucfleet.notifications.models import Notification
 from ucfleet.notifications.outbox import Draft, enqueue
 from ucfleet.notifications.queries import get_notification_for
@@ -46,6 +46,7 @@ from ucfleet.updates.models import UpdateTask
 
 # Ids per `IN (…)` list: below SQLite's smallest variable limit.
 _ID_CHUNK = 900
+DIGEST_KINDS = {Kind.CREATED_PARTNER, Kind.CANCELLED_PARTNER, Kind.RESCHEDULED_PARTNER}
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +181,8 @@ def _partner_mails(
         by_partner[f.partner_id].append(f)
     contacts = _partner_contacts(by_partner)
     old_starts = old_starts or {}
+    # Digests list their tasks one entry each; a failure e-mail is about one task.
+    lines = BulkRenderer(f"{kind}-task") if kind in DIGEST_KINDS else None
     for partner_id, items in by_partner.items():
         partner = contacts[partner_id]
         if not partner.admins:
@@ -192,8 +195,10 @@ def _partner_mails(
             {
                 "partner": partner.name,
                 "count": len(items),
-                "tasks": tasks,
                 "task": tasks[0],
+                "task_lines": "".join(lines.text(partner.language, t) for t in tasks)
+                if lines
+                else "",
                 "zone": tz.key,
                 "versions": ", ".join(sorted({f.target_version for f in items})),
                 "scheduled_by": items[0].scheduled_by or "",
@@ -231,11 +236,12 @@ def _customer_mails(
     )
     formatters = {code: Formatter(tz, code) for code in ("en", "de")}
     old_starts = old_starts or {}
+    mails = BulkRenderer(kind)
     for f in facts:
         language = language_of(f.tenant_language)
         context = _task_context(formatters[language], f, old_starts.get(f.id))
         context.update(partner=partner_names.get(f.partner_id, ""), zone=tz.key)
-        subject, body = render(kind, language, context)
+        subject, body = as_mail(mails.text(language, context))
         key = f"{kind}.{event}.task-{f.id}" if event else f"{kind}.task-{f.id}"
         yield Draft(
             kind, f.partner_id, (f.notification_email,), language, subject, body, key, (f.id,)

@@ -29,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--poll",
             type=float,
-            default=float(settings.UCFLEET.get("WORKER_POLL_SECONDS", 1.0)),
+            default=float(getattr(settings, "UCFLEET", {}).get("WORKER_POLL_SECONDS", 1.0)),
             help="seconds to wait when the outbox is idle",
         )
 
