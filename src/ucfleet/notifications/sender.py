@@ -94,6 +94,8 @@ def take_back_stale_claims() -> int:
     stale = Notification.objects.filter(
         status=Status.SENDING, claimed_at__lt=moment - claim_timeout()
     )
+    if not stale.exists():  # the usual case: a read, no write
+        return 0
     failed = stale.filter(attempts__gte=max_attempts()).update(
         status=Status.FAILED, claim_token="", claimed_at=None, last_error=LOST_SENDER_ERROR
     )
@@ -113,23 +115,33 @@ def _claim(*, due_at: datetime, limit: int, token: str) -> list[Notification]:
     due = Notification.objects.filter(status=Status.QUEUED, next_attempt_at__lte=due_at).order_by(
         "next_attempt_at", "id"
     )
-    with transaction.atomic():
-        if db_connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
+    if db_connection.features.has_select_for_update_skip_locked:
+        # PostgreSQL: concurrent senders skip each other's candidates (a speed-up only).
+        with transaction.atomic():
+            ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+            _mark_claimed(ids, token)
+    else:
+        # SQLite: an idle outbox costs one read, no write lock.
         ids = list(due.values_list("pk", flat=True)[:limit])
-        if not ids:
-            return []
+        _mark_claimed(ids, token)
+    if not ids:
+        return []
+    return list(
+        Notification.objects.filter(pk__in=ids, claim_token=token, status=Status.SENDING).order_by(
+            "next_attempt_at", "id"
+        )
+    )
+
+
+def _mark_claimed(ids: list[int], token: str) -> None:
+    """The compare-and-set that decides ownership: only rows still queued become ours."""
+    if ids:
         Notification.objects.filter(pk__in=ids, status=Status.QUEUED).update(
             status=Status.SENDING,
             claim_token=token,
             claimed_at=utcnow(),
             attempts=F("attempts") + 1,
         )
-    return list(
-        Notification.objects.filter(pk__in=ids, claim_token=token, status=Status.SENDING).order_by(
-            "next_attempt_at", "id"
-        )
-    )
 
 
 def _ours(notification: Notification, token: str) -> QuerySet[Notification]:
