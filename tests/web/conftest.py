@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from tests.factories import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
+expect.set_options(timeout=10_000)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = [
     "--headless",
@@ -80,6 +82,7 @@ def screenshot(page):
 
     def take(name: str) -> Path:
         path = SCREENSHOTS / f"{name}.png"
+        page.evaluate("window.scrollTo(0, 0)")  # the sticky title bar stays on top
         page.screenshot(path=str(path), full_page=True)
         return path
 
@@ -89,6 +92,8 @@ def screenshot(page):
 @pytest.fixture
 def login(page, live_server):
     """Log in through the login form, as a user does."""
+
+    page.set_default_timeout(10_000)
 
     def do(username: str, password: str = PASSWORD) -> None:
         page.goto(f"{live_server.url}/login/")

@@ -58,7 +58,7 @@
     });
     var counter = document.querySelector("[data-selection-count]");
     if (counter) {
-      counter.textContent = checked ? counter.dataset.template.replace("%(n)s", checked) : "";
+      counter.textContent = checked ? counter.dataset.template.replace("{n}", checked) : "";
     }
   }
 
