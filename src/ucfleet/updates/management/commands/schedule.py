@@ -57,7 +57,8 @@ class Command(BaseCommand):
             help="custom time, e.g. '2026-12-01 22:00' (server time unless an offset is given)",
         )
         parser.add_argument(
-            "--version",
+            "--target-version",
+            "--target",
             dest="target_version",
             required=True,
             metavar="NAME|ID",
