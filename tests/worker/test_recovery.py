@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -113,6 +114,20 @@ def test_a_live_worker_name_cannot_be_taken_twice(db):
     registry.register_worker(name="w", concurrency=1, ttl_seconds=TTL)
     with pytest.raises(registry.WorkerNameInUse):
         registry.register_worker(name="w", concurrency=1, ttl_seconds=TTL)
+
+
+def test_a_name_whose_process_died_on_this_host_is_taken_over_at_once(db, make_tasks):
+    make_tasks(1)
+    registry.register_worker(name="node-2", concurrency=1, ttl_seconds=TTL)
+    [claim] = claim_due_tasks(worker_name="node-2", limit=1)
+    finished = subprocess.Popen(["true"])
+    finished.wait()  # its pid now names no process
+    Worker.objects.filter(name="node-2").update(pid=finished.pid)
+
+    registry.register_worker(name="node-2", concurrency=1, ttl_seconds=TTL)
+
+    task = UpdateTask.objects.get(pk=claim.task_id)
+    assert task.status == Status.FAILED and task.failure_reason == WORKER_LOST
 
 
 def test_restarting_a_lost_workers_name_fails_its_old_tasks_first(db, make_tasks):

@@ -23,6 +23,20 @@ def default_name() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+def _is_dead_here(worker: Worker) -> bool:
+    """Whether `worker` ran on this host in a process that no longer exists: a restart under
+    the same name need not wait for the TTL then."""
+    if worker.hostname != socket.gethostname()[:255] or worker.pid == os.getpid():
+        return False
+    try:
+        os.kill(worker.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # a process of another user has that pid now: not ours
+        return False
+    return False
+
+
 def register_worker(*, name: str, concurrency: int, ttl_seconds: float) -> Worker:
     """Mark `name` alive. A row left by an earlier process of that name is taken over once
     that process is no longer alive (its tasks are failed as lost first); a live one refuses."""
@@ -41,7 +55,8 @@ def register_worker(*, name: str, concurrency: int, ttl_seconds: float) -> Worke
         if previous is None:
             return Worker.objects.create(name=name, **fields)
         if previous.status == WorkerStatus.ALIVE:
-            if previous.heartbeat > at - timedelta(seconds=ttl_seconds):
+            is_fresh = previous.heartbeat > at - timedelta(seconds=ttl_seconds)
+            if is_fresh and not _is_dead_here(previous):
                 raise WorkerNameInUse(f"a worker named {name!r} is alive")
             Worker.objects.filter(pk=previous.pk).update(status=WorkerStatus.LOST)
         fail_tasks_of_gone_workers(note=f"worker {name} restarted: its earlier run was lost")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,6 +46,7 @@ def driver_from_settings(config: Mapping[str, Any]) -> Driver:
             url=config["HTTP_URL"],
             timeout_seconds=config["HTTP_TIMEOUT_SECONDS"],
             poll_seconds=config["HTTP_POLL_SECONDS"],
-            token=config.get("HTTP_TOKEN", ""),
+            # settings.UCFLEET["HTTP_TOKEN"] once settings.py carries it; the variable meanwhile.
+            token=config.get("HTTP_TOKEN") or os.environ.get("UCFLEET_DRIVER_HTTP_TOKEN", ""),
         )
     raise ValueError(f"unknown driver {name!r}; choose one of {', '.join(DRIVER_NAMES)}")
