@@ -40,7 +40,9 @@ class Received:
 
     @property
     def message_id(self) -> str:
-        return str(self.message["Message-ID"])
+        # A long Message-ID is folded onto a continuation line (RFC 5322 allows the white
+        # space before it); the identifier is what follows.
+        return str(self.message["Message-ID"]).strip()
 
 
 class Recorder:

@@ -15,6 +15,7 @@ from tests.notifications.helpers import deliver, task, tenant
 from ucfleet.core.timeutils import format_server_time
 from ucfleet.maintenance.services import SlotInput, update_window
 from ucfleet.notifications.models import Notification
+from ucfleet.notifications.sender import message_id
 from ucfleet.updates.choices import Timing
 from ucfleet.updates.execution import START_WINDOW_MISSED, handle_missed_windows
 from ucfleet.updates.models import UpdateTask
@@ -77,6 +78,9 @@ def test_fifty_tenant_request_sends_one_digest_per_partner_admin(
     assert start.endswith("(Europe/Berlin)") and " 01:00 " in start
     digests = [m for m in smtp.messages if m.rcpt_tos[0] in ALPHA_ADMINS]
     assert recipients(digests) == dict.fromkeys(ALPHA_ADMINS, 1)
+    assert {m.message_id for m in smtp.messages} == {
+        message_id(key) for key in Notification.objects.values_list("idempotency_key", flat=True)
+    }
     for digest in digests:
         assert digest.subject == "Update to 14.10 scheduled for 50 UC Tenants of Alpha Telecom"
         assert digest.body.count(f"  Maintenance window (server time): {start}, latest start") == 50
