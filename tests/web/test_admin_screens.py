@@ -313,3 +313,19 @@ def test_dashboard_counts_and_chart(platform_client, a_tenants, schedule):
     assert 'data-testid="planned-chart"' in page
     assert 'data-value="2"' in page
     assert "2 planned tasks in the coming days" in page
+
+
+def test_platform_admin_sends_a_failed_email_again_partner_admin_cannot(
+    platform_client, partner_client, a_tenants, schedule
+):
+    from ucfleet.notifications.models import Notification
+
+    schedule(a_tenants[:1], notify_partner=True)
+    note = Notification.objects.first()
+    Notification.objects.filter(pk=note.pk).update(status="failed", last_error="SMTP down")
+    assert 'data-testid="send-again"' in platform_client.get("/outbox/").content.decode()
+    assert 'data-testid="send-again"' not in partner_client.get("/outbox/").content.decode()
+    partner_client.post(f"/outbox/{note.pk}/retry/")
+    assert Notification.objects.get(pk=note.pk).status == "failed"
+    platform_client.post(f"/outbox/{note.pk}/retry/")
+    assert Notification.objects.get(pk=note.pk).status == "queued"

@@ -57,4 +57,5 @@ urlpatterns = [
     path("change-log/", changelog.change_log, name="change-log"),
     path("outbox/", outbox.outbox, name="outbox"),
     path("outbox/<int:pk>/", outbox.outbox_message, name="outbox-message"),
+    path("outbox/<int:pk>/retry/", outbox.outbox_retry, name="outbox-retry"),
 ]

@@ -5,13 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
 
+from ucfleet.core.errors import DomainError
+from ucfleet.notifications import services as notification_services
 from ucfleet.notifications.choices import Kind, Status
 from ucfleet.notifications.queries import (
     get_notification_for,
@@ -19,17 +24,21 @@ from ucfleet.notifications.queries import (
     status_counts,
     with_list_relations,
 )
-from ucfleet.web.views.common import paginate, render_area
+from ucfleet.web.views.common import paginate, render_area, safe_next
 
 
 class OutboxFilterForm(forms.Form):
     status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("all")), *Status.choices]
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=[("", gettext_lazy("all")), *Status.choices],
     )
     kind = forms.ChoiceField(
-        label=_("Kind"), required=False, choices=[("", _("all")), *Kind.choices]
+        label=gettext_lazy("Kind"),
+        required=False,
+        choices=[("", gettext_lazy("all")), *Kind.choices],
     )
-    q = forms.CharField(label=_("Recipient or subject"), required=False)
+    q = forms.CharField(label=gettext_lazy("Recipient or subject"), required=False)
 
 
 @login_required
@@ -58,6 +67,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
             "page": page,
             "notifications": list(page.object_list),
             "counts": status_counts(admin),
+            "is_platform": admin.is_platform_admin,
         },
     )
 
@@ -68,3 +78,16 @@ def outbox_message(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_notification_for(request.user, pk)
     template = "_message.html" if getattr(request, "htmx", None) else "message.html"
     return render(request, f"web/outbox/{template}", {"message": message, "nav": "outbox"})
+
+
+@login_required
+@require_POST
+def outbox_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send a failed e-mail again (platform administrators; the service decides)."""
+    try:
+        notification_services.retry_notification(request.user, pk)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The e-mail is queued to be sent again."))
+    return HttpResponseRedirect(safe_next(request, reverse("web:outbox")))
