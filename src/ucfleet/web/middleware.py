@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied
@@ -25,23 +26,25 @@ class PlatformContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.server_zone = server_zone()  # type: ignore[attr-defined]
-        request.running_maintenance = running_maintenance()  # type: ignore[attr-defined]
-        user = getattr(request, "user", None)
+        zone = server_zone()
+        maintenance = running_maintenance()
+        request.server_zone = zone  # type: ignore[attr-defined]
+        request.running_maintenance = maintenance  # type: ignore[attr-defined]
+        user: Any = getattr(request, "user", None)
         if (
-            request.running_maintenance
+            maintenance
             and user is not None
             and user.is_authenticated
             and not user.is_platform_admin
-        ):  # type: ignore[attr-defined]
+        ):
             logout(request)
             # The login page tells why (logout flushed the old session; this is a new one).
             request.session["ended_by_maintenance"] = True
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.language:  # type: ignore[attr-defined]
-            translation.activate(user.language)  # type: ignore[attr-defined]
-            request.LANGUAGE_CODE = user.language  # type: ignore[attr-defined]
-        timezone.activate(request.server_zone)  # type: ignore[attr-defined]
+            user = request.user
+        if user is not None and user.is_authenticated and user.language:
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = user.language
+        timezone.activate(zone)
         try:
             return self.get_response(request)
         finally:

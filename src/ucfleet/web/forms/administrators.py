@@ -11,9 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from ucfleet.accounts.choices import Language, Profile
 from ucfleet.accounts.services import may_manage
 from ucfleet.tenants.queries import partners_visible_to
+from ucfleet.web.forms.fields import choice_field
 
 
-def manageable_profiles(actor: Any) -> list[tuple[str, str]]:
+def manageable_profiles(actor: Any) -> list[tuple[str, Any]]:
     """The profiles `actor` may create (for its own partner, if it has one)."""
     return [
         (value, label)
@@ -44,10 +45,10 @@ class AdministratorCreateForm(forms.Form):
 
     def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["profile"].choices = manageable_profiles(actor)
+        choice_field(self, "profile").choices = manageable_profiles(actor)
         if actor.is_platform_admin:
             partners = partners_visible_to(actor).values_list("id", "name")
-            self.fields["partner"].choices = [("", "—"), *partners]
+            choice_field(self, "partner").choices = [("", "—"), *partners]
         else:
             del self.fields["partner"]
         self.actor = actor

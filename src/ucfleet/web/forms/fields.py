@@ -14,6 +14,13 @@ from ucfleet.core.timeutils import localize
 INPUT_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
 
 
+def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """A form's choice field, typed, to give it choices that depend on the administrator."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    return field
+
+
 class ServerDateTimeInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
@@ -34,19 +41,9 @@ class ServerDateTimeField(forms.Field):
     def to_python(self, value: Any) -> datetime | None:
         if value in self.empty_values:
             return None
-        if isinstance(value, datetime):
-            naive = value
-        else:
-            text = str(value).strip()
-            naive = None
-            for fmt in INPUT_FORMATS:
-                try:
-                    naive = datetime.strptime(text, fmt)
-                    break
-                except ValueError:
-                    continue
-            if naive is None:
-                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        naive = value if isinstance(value, datetime) else _parse(str(value).strip())
+        if naive is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         if naive.tzinfo is not None:
             return naive
         return localize(naive, timezone.get_current_timezone())  # type: ignore[arg-type]
@@ -55,3 +52,12 @@ class ServerDateTimeField(forms.Field):
         if isinstance(value, datetime) and value.tzinfo is not None:
             return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
         return value
+
+
+def _parse(text: str) -> datetime | None:
+    for fmt in INPUT_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None

@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ucfleet.maintenance.services import SlotInput
-from ucfleet.web.forms.fields import ServerDateTimeField
+from ucfleet.web.forms.fields import ServerDateTimeField, choice_field
 
 WEEKDAYS = [
     (0, _("Mon")),
@@ -34,7 +34,7 @@ class MaintenanceForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("start") and data.get("end") and data["end"] <= data["start"]:
             self.add_error("end", _("The end must lie after the start."))
         return data
@@ -54,7 +54,7 @@ class WindowForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = [
+        choice_field(self, "time_zone").choices = [
             (z, z) for z in sorted(available_timezones()) if "/" in z or z == "UTC"
         ]
 
@@ -78,8 +78,8 @@ class SlotForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if self.cleaned_data.get("DELETE"):
+        data = super().clean() or {}
+        if data.get("DELETE"):
             return data
         if not data.get("weekdays"):
             self.add_error("weekdays", _("Choose at least one weekday."))

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from ucfleet.accounts.choices import Language
 from ucfleet.tenants.queries import partners_visible_to, scale_units_visible_to
 from ucfleet.versions.queries import versions_visible_to
+from ucfleet.web.forms.fields import choice_field
 
 GENERAL_FIELDS = (
     "name",
@@ -60,7 +61,7 @@ class TenantForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.admin = admin
         self.creating = creating
-        self.fields["scale_unit"].choices = [("", "—")] + [
+        choice_field(self, "scale_unit").choices = [("", "—")] + [
             (u.pk, u.name) for u in scale_units_visible_to(admin).only("id", "name")
         ]
         if not admin.is_platform_admin:

@@ -14,7 +14,7 @@ from ucfleet.tenants.queries import partners_visible_to, tenants_visible_to
 from ucfleet.updates.choices import TaskType, Timing
 from ucfleet.updates.planning import ScheduleRequest
 from ucfleet.versions.queries import versions_visible_to
-from ucfleet.web.forms.fields import ServerDateTimeField
+from ucfleet.web.forms.fields import ServerDateTimeField, choice_field
 
 
 class IdListField(forms.Field):
@@ -88,7 +88,7 @@ class UpdateWizardForm(forms.Form):
             .filter(update_prohibited=False)
             .only("id", "name", "for_testing", "recommend_update")
         )
-        self.fields["target_version"].choices = [
+        choice_field(self, "target_version").choices = [
             (v.pk, f"{v.name}{' · ' + str(_('For testing purposes')) if v.for_testing else ''}")
             for v in versions
         ]
@@ -105,7 +105,7 @@ class UpdateWizardForm(forms.Form):
             del self.fields["all_tenants"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if (
             data.get("timing") == Timing.CUSTOM
             and not data.get("start")

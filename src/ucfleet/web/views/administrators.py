@@ -25,6 +25,7 @@ from ucfleet.web.forms.administrators import (
     AdministratorEditForm,
     manageable_profiles,
 )
+from ucfleet.web.forms.fields import choice_field
 from ucfleet.web.views.common import add_domain_error, paginate, render_area
 
 
@@ -39,7 +40,7 @@ class AdministratorFilterForm(forms.Form):
 
     def __init__(self, data: Any, *, partners: list[tuple[int, str]]) -> None:
         super().__init__(data)
-        self.fields["partner"].choices = [("", _("all partners"))] + [
+        choice_field(self, "partner").choices = [("", _("all partners"))] + [
             (str(pk), name) for pk, name in partners
         ]
         if len(partners) <= 1:

@@ -10,7 +10,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.audit.queries import change_log_visible_to
 from ucfleet.core.timeutils import localize
+from ucfleet.web.forms.fields import choice_field
 from ucfleet.web.views.common import paginate, render_area
 
 CSV_CHUNK = 2000
@@ -50,7 +52,7 @@ class ChangeLogFilterForm(forms.Form):
 
     def __init__(self, data: Any) -> None:
         super().__init__(data)
-        self.fields["object_type"].choices = [("", _("all objects")), *self.OBJECT_TYPES]
+        choice_field(self, "object_type").choices = [("", _("all objects")), *self.OBJECT_TYPES]
 
     def apply(self, entries: QuerySet[ChangeLogEntry]) -> QuerySet[ChangeLogEntry]:
         data = self.cleaned_data if self.is_valid() else {}
@@ -75,7 +77,7 @@ class ChangeLogFilterForm(forms.Form):
 
 @login_required
 @require_GET
-def change_log(request: HttpRequest) -> HttpResponse:
+def change_log(request: HttpRequest) -> HttpResponseBase:
     form = ChangeLogFilterForm(request.GET or None)
     entries = form.apply(change_log_visible_to(request.user))
     if request.GET.get("format") == "csv":

@@ -17,11 +17,12 @@ from django.utils.translation import gettext_lazy as _
 from ucfleet.core.timeutils import localize
 from ucfleet.updates.choices import Status, TaskType, Timing
 from ucfleet.updates.models import UpdateTask
+from ucfleet.web.forms.fields import choice_field
 
 YES_NO = [("", _("all")), ("1", _("yes")), ("0", _("no"))]
 
 
-def _choices(blank: str, items: Any) -> list[tuple[str, str]]:
+def _choices(blank: Any, items: Any) -> list[tuple[str, str]]:
     return [("", blank), *[(str(value), str(label)) for value, label in items]]
 
 
@@ -50,10 +51,10 @@ class TaskFilterForm(forms.Form):
     def __init__(self, data: Any, *, partners: list[tuple[int, str]], all_types: bool) -> None:
         super().__init__(data)
         self.all_types = all_types
-        self.fields["status"].choices = [("", _("all except cancelled")), *Status.choices]
-        self.fields["partner"].choices = _choices(_("all partners"), partners)
-        self.fields["timing"].choices = _choices(_("all timings"), Timing.choices)
-        self.fields["task_type"].choices = _choices(_("all task types"), TaskType.choices)
+        choice_field(self, "status").choices = [("", _("all except cancelled")), *Status.choices]
+        choice_field(self, "partner").choices = _choices(_("all partners"), partners)
+        choice_field(self, "timing").choices = _choices(_("all timings"), Timing.choices)
+        choice_field(self, "task_type").choices = _choices(_("all task types"), TaskType.choices)
         if not all_types:
             del self.fields["task_type"]
         if len(partners) <= 1:
@@ -124,8 +125,8 @@ class TenantFilterForm(forms.Form):
         self, data: Any, *, partners: list[tuple[int, str]], versions: list[tuple[int, str]]
     ) -> None:
         super().__init__(data)
-        self.fields["partner"].choices = _choices(_("all partners"), partners)
-        self.fields["version"].choices = _choices(_("all versions"), versions)
+        choice_field(self, "partner").choices = _choices(_("all partners"), partners)
+        choice_field(self, "version").choices = _choices(_("all versions"), versions)
         if len(partners) <= 1:
             del self.fields["partner"]
 

@@ -64,7 +64,7 @@ def maintenance_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "past": list(page.object_list),
             "now": now,
-            "is_platform": request.user.is_platform_admin,
+            "is_platform": getattr(request.user, "is_platform_admin", False),
         },
     )  # type: ignore[union-attr]
 

@@ -236,7 +236,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
             if not form.is_valid():
                 for field_errors in form.errors.values():
                     for text in field_errors:
-                        messages.error(request, _("Reschedule selected tasks") + ": " + text)
+                        messages.error(request, f"{_('Reschedule selected tasks')}: {text}")
             else:
                 result = services.reschedule_tasks(
                     admin,
