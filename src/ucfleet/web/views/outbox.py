@@ -58,6 +58,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
                 Q(subject__icontains=data["q"]) | Q(recipients__icontains=data["q"])
             )
     page = paginate(request, with_list_relations(notifications).order_by("-created", "-id"))
+    counts = status_counts(admin)
     return render_area(
         request,
         "outbox",
@@ -66,7 +67,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "notifications": list(page.object_list),
-            "counts": status_counts(admin),
+            "counts": [(s, label, counts[s]) for s, label in Status.choices if counts.get(s)],
             "is_platform": admin.is_platform_admin,
         },
     )
