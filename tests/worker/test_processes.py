@@ -157,7 +157,7 @@ def test_four_worker_processes_execute_2000_tasks_exactly_once_within_the_caps(
 def test_worker_processes_sharing_sqlite_execute_each_task_once_within_the_caps(
     transactional_db, tmp_path
 ):
-    _run_fleet(tmp_path, tasks=240, workers=3)
+    _run_fleet(tmp_path, tasks=160, workers=2)
 
 
 @pytest.mark.postgres_only

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -91,10 +92,9 @@ class MissedWindows:
     failed: list[int] = field(default_factory=list)
 
 
-def _change(task: UpdateTask | dict, action: str, fld: str, old: object, new: object) -> Change:
-    pk = task["pk"] if isinstance(task, dict) else task.pk
-    partner_id = task["partner_id"] if isinstance(task, dict) else task.partner_id
-    return Change(action, "update_task", pk, fld, old, new, partner_id=partner_id)
+def _change(task: Mapping[str, Any], action: str, fld: str, old: object, new: object) -> Change:
+    """A change-log entry about a task given as a row with `pk` and `partner_id`."""
+    return Change(action, "update_task", task["pk"], fld, old, new, partner_id=task["partner_id"])
 
 
 # --- due (R11) ---------------------------------------------------------------------------------
@@ -144,13 +144,18 @@ def _candidates(at: datetime, *, full_units: set[int], tried: set[int], limit: i
     return list(rows.values_list(*_CLAIM_COLUMNS)[:limit])
 
 
-def _choose_within_caps(at: datetime, room: int) -> list[tuple]:
-    """Due tasks in execution order (rows of _CLAIM_COLUMNS), as many as the global and
-    scale-unit caps allow. A full unit does not hold up tasks of other units."""
+def _choose_within_caps(room: int) -> tuple[datetime, list[tuple]]:
+    """The claim's instant, and the due tasks in execution order (rows of _CLAIM_COLUMNS), as
+    many as the global and scale-unit caps allow. A full unit does not hold up tasks of
+    other units."""
     total, per_unit = running_counts()
     room = min(room, settings.UCFLEET["MAX_CONCURRENT_TASKS"] - total)
     caps = dict(ScaleUnit.objects.values_list("id", "max_concurrent_tasks"))
     full = {unit for unit, cap in caps.items() if per_unit[unit] >= cap}
+    # Taken after the counts: a claimed task's `started` then lies after the `finished` of
+    # every task whose slot it reuses (that completion was committed before the count), so
+    # attempts' start and end times are a faithful record of concurrency.
+    at = utcnow()
     chosen: list[tuple] = []
     tried: set[int] = set()
     while room > 0:
@@ -172,7 +177,7 @@ def _choose_within_caps(at: datetime, room: int) -> list[tuple]:
                 break
         if len(batch) < wanted:
             break  # nothing more is due
-    return chosen
+    return at, chosen
 
 
 def claim_due_tasks(*, worker_name: str, limit: int) -> list[Claim]:
@@ -188,10 +193,7 @@ def claim_due_tasks(*, worker_name: str, limit: int) -> list[Claim]:
         _take_claim_lock()
         if running_maintenance() is not None:  # R8: no task starts during maintenance
             return []
-        # Taken after the lock: a task's `started` then lies after the `finished` of every
-        # task whose slot it reuses (the multi-process test checks overlaps with these).
-        at = utcnow()
-        chosen = _choose_within_caps(at, limit)
+        at, chosen = _choose_within_caps(limit)
         if not chosen:
             return []
         ids = [row[0] for row in chosen]

@@ -35,6 +35,8 @@ from ucfleet.worker.recovery import recover_lost_workers
 
 log = logging.getLogger(__name__)
 
+LOG_SAVE_SECONDS = 1.0
+
 
 @dataclass(frozen=True)
 class WorkerSettings:
@@ -129,7 +131,8 @@ class WorkerLoop:
         self._unrecorded: list[_Outcome] = []  # outcomes whose write failed; retried
         self._housekeeping = Housekeeping(mail_every=options.poll_seconds)
         self._previous_handlers: dict[int, Any] = {}
-        self._next_log_save = 0.0
+        # The first save waits a second: most tasks are done by then.
+        self._next_log_save = time.monotonic() + LOG_SAVE_SECONDS
 
     @property
     def name(self) -> str:
@@ -291,21 +294,32 @@ class WorkerLoop:
 
     def _record(self, outcome: _Outcome) -> None:
         spec, text = outcome.spec, outcome.execution.text()
-        common = {"task_id": spec.task_id, "attempt_id": spec.attempt_id, "worker_name": self.name}
         if outcome.kind == "failed":
-            held = transitions.fail_task(**common, reason=outcome.reason, log_text=text)
+            held = transitions.fail_task(
+                task_id=spec.task_id,
+                attempt_id=spec.attempt_id,
+                worker_name=self.name,
+                reason=outcome.reason,
+                log_text=text,
+            )
             (self.summary.failed if held else self.summary.discarded).append(spec.task_id)
         else:
-            held = transitions.hand_back_task(**common, log_text=text)
+            held = transitions.hand_back_task(
+                task_id=spec.task_id,
+                attempt_id=spec.attempt_id,
+                worker_name=self.name,
+                log_text=text,
+            )
             (self.summary.handed_back if held else self.summary.discarded).append(spec.task_id)
         self._running.pop(spec.task_id, None)
 
     def _save_logs(self) -> None:
-        """Running attempts' steps so far, for the task list's live view (once a poll)."""
+        """Running attempts' steps so far, for the task list's live view: at most once a
+        second (short tasks' logs are written only with their outcome)."""
         now = time.monotonic()
         if now < self._next_log_save:
             return
-        self._next_log_save = now + self.options.poll_seconds
+        self._next_log_save = now + max(self.options.poll_seconds, LOG_SAVE_SECONDS)
         for running in self._running.values():
             version = running.execution.version
             if version != running.saved_version:
