@@ -372,3 +372,18 @@ def test_scale_units_of_partner_are_those_its_tenants_run_on(partner_api, a_tena
     ScaleUnitFactory(name="other")
     names = [u["name"] for u in partner_api.get(f"{BASE}/scale-units/").json()["results"]]
     assert names == [scale_unit.name]
+
+
+def test_token_login_is_locked_after_repeated_failures(client_for, partner_admin, settings):
+    settings.AXES_ENABLED = True
+    settings.AXES_FAILURE_LIMIT = 3
+    client = client_for(None)
+    wrong = {"username": partner_admin.username, "password": "wrong"}
+    answers = [
+        client.post(f"{BASE}/auth/token/", wrong, format="json").status_code for _ in range(3)
+    ]
+    assert answers == [400, 400, 429]  # the third failure locks
+    right = {"username": partner_admin.username, "password": PASSWORD}
+    locked = client.post(f"{BASE}/auth/token/", right, format="json")
+    assert locked.status_code == 429
+    assert locked.json()["code"] == "locked_out"

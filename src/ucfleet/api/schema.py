@@ -35,6 +35,7 @@ _DESCRIPTIONS = {
     "403": "The caller's profile may never do this.",
     "404": "Absent, or outside the caller's scope.",
     "409": "The object's state forbids it.",
+    "429": "Too many failed logins (django-axes): locked for a while.",
     "503": "A platform maintenance is running: partner administrators are locked out (R8).",
 }
 

@@ -144,7 +144,8 @@ class PreviewSerializer(serializers.Serializer):
 
 
 class ScheduleResultSerializer(serializers.Serializer):
-    request_id = serializers.UUIDField()
+    request_id = serializers.UUIDField(help_text="Shared by the tasks of this request")
+    created_count = serializers.IntegerField()
     created = TaskSerializer(many=True)
     skipped = SkipSerializer(many=True)
     warnings = NoticeSerializer(many=True)

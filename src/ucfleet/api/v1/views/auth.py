@@ -3,8 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import APIException
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +13,12 @@ from rest_framework.response import Response
 from ucfleet.api.permissions import refuse_partner_during_maintenance
 from ucfleet.api.schema import ApiAutoSchema
 from ucfleet.api.tokens import token_for
+
+
+class LoginLockedOut(APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "locked_out"
+    default_detail = "Too many failed logins: this account is locked for a while."
 
 
 class TokenView(ObtainAuthToken):
@@ -22,7 +29,7 @@ class TokenView(ObtainAuthToken):
     schema = ApiAutoSchema()
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
-    extra_error_codes = ["403", "503"]
+    extra_error_codes = ["429", "503"]
 
     @extend_schema(
         operation_id="auth_token_create",
@@ -34,7 +41,11 @@ class TokenView(ObtainAuthToken):
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            # django-axes marks the request when this username/address is locked out.
+            if getattr(request, "axes_locked_out", False):
+                raise LoginLockedOut()
+            serializer.is_valid(raise_exception=True)
         admin = serializer.validated_data["user"]
         refuse_partner_during_maintenance(admin, request)
         return Response({"token": token_for(admin).key})

@@ -104,6 +104,7 @@ class UpdateTaskViewSet(ApiViewSet):
             ScheduleResultSerializer(
                 {
                     "request_id": result.request_id,
+                    "created_count": result.created_count,
                     "created": with_list_relations(result.created),
                     "skipped": result.skipped,
                     "warnings": result.warnings,
