@@ -140,8 +140,10 @@ def _run_fleet(tmp_path, *, tasks: int, workers: int) -> None:
     print(f"peak concurrency per unit {peaks} (caps {caps}), overall {overall} / {GLOBAL_CAP}")
     assert all(peaks[unit] <= cap for unit, cap in caps.items()), (peaks, caps)
     assert overall <= GLOBAL_CAP
-    # The caps were what limited the run (16 threads against caps summing to 14 and 12).
-    assert overall == GLOBAL_CAP and any(peaks[unit] == cap for unit, cap in caps.items())
+    # The run did press against the limits: every thread busy at once (4 per process, up
+    # to the global cap), and some scale unit full.
+    assert overall == min(GLOBAL_CAP, 4 * workers)
+    assert any(peaks[unit] == cap for unit, cap in caps.items())
     assert set(Worker.objects.values_list("status", flat=True)) == {WorkerStatus.STOPPED}
 
 
