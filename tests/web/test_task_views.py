@@ -32,7 +32,7 @@ def test_task_list_shows_the_columns_of_the_manual(platform_client, a_tenants, s
         "Target software version",
         "Timing",
         "Start",
-        "Tenant type",
+        "Markers",
         "Forced",
         "Status",
     ):

@@ -82,7 +82,7 @@ def _task_list(request: HttpRequest, *, all_types: bool) -> HttpResponse:
         "is_platform": admin.is_platform_admin,
         "reschedule_form": RescheduleForm(),
         "list_url": request.get_full_path(),
-        "columns": 12 if all_types else 11,
+        "columns": 10 if all_types else 9,
     }
     return render_area(request, "tasks", context)
 
