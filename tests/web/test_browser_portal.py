@@ -10,6 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from ucfleet.maintenance.models import PlatformMaintenance
+from ucfleet.versions.models import SoftwareVersion
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -117,6 +118,17 @@ def test_tour_of_every_screen_with_the_demo_data(page, live_server, login, scree
     maintenance = PlatformMaintenance.objects.first()
     page.goto(f"{live_server.url}/maintenance/{maintenance.pk}/")
     screenshot("tour-maintenance-detail")
+    # A flag of a software version is saved as soon as it is ticked.
+    page.goto(f"{live_server.url}/versions/")
+    row = page.locator("tr[data-version='14.9']")
+    row.get_by_label("Recommend update").check()
+    expect(row.get_by_test_id("saved")).to_be_visible()
+    assert SoftwareVersion.objects.get(name="14.9").recommend_update
+    # An e-mail of the outbox opens in the dialog.
+    page.goto(f"{live_server.url}/outbox/")
+    page.get_by_role("link", name="Show").first.click()
+    expect(page.locator("dialog#modal pre.log")).to_be_visible()
+    screenshot("tour-outbox-message")
     # The maintenance window preview follows the form before it is saved.
     page.goto(f"{live_server.url}/maintenance-window/")
     page.get_by_test_id("slot").first.get_by_label("Wed").check()
