@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -199,11 +198,10 @@ def test_a_maintenance_in_the_future_does_not_stop_due_tasks(burst, make_tasks, 
     assert len(burst().executed) == 1
 
 
-@pytest.mark.parametrize("share", [1.0])
 def test_failed_tasks_keep_the_tenant_version_and_say_why(
-    burst, make_tasks, ucfleet_settings, versions, share
+    burst, make_tasks, ucfleet_settings, versions
 ):
-    ucfleet_settings(SIMULATED_FAILURE_SHARE=share)
+    ucfleet_settings(SIMULATED_FAILURE_SHARE=1.0)
     [task] = make_tasks(1)
 
     summary = burst()
@@ -217,3 +215,24 @@ def test_failed_tasks_keep_the_tenant_version_and_say_why(
     assert attempt.outcome == AttemptOutcome.FAILED and attempt.finished is not None
     fail = ChangeLogEntry.objects.get(action="fail")
     assert fail.object_id == str(task.pk) and fail.actor_id is None
+    assert fail.new == f"failed: {task.failure_reason}"
+
+
+def test_the_worker_purges_change_log_entries_past_their_retention(burst, make_tasks):
+    old = ChangeLogEntry.objects.create(
+        at=timezone.now() - timedelta(days=91),
+        actor_name="plat",
+        action="update",
+        object_type="tenant",
+        object_id="1",
+    )
+    recent = ChangeLogEntry.objects.create(
+        at=timezone.now() - timedelta(days=89),
+        actor_name="plat",
+        action="update",
+        object_type="tenant",
+        object_id="2",
+    )
+    burst()
+    assert not ChangeLogEntry.objects.filter(pk=old.pk).exists()
+    assert ChangeLogEntry.objects.filter(pk=recent.pk).exists()

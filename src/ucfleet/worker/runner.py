@@ -131,6 +131,7 @@ class WorkerLoop:
         self._unrecorded: list[_Outcome] = []  # outcomes whose write failed; retried
         self._housekeeping = Housekeeping(mail_every=options.poll_seconds)
         self._previous_handlers: dict[int, Any] = {}
+        self._next_beat = self._next_recovery = self._next_sweep = 0.0
         # The first save waits a second: most tasks are done by then.
         self._next_log_save = time.monotonic() + LOG_SAVE_SECONDS
 
@@ -176,58 +177,59 @@ class WorkerLoop:
             for running in self._running.values():
                 running.execution.stop.set()
             pool.shutdown(wait=True)
-            self._record_outcomes(block=False)
             self._restore_signal_handlers()
             try:
+                self._record_outcomes(block=False)
                 registry.mark_stopped(options.name)
             except DatabaseError:
-                log.exception("could not mark worker %s stopped", options.name)
+                # Tasks still held are recovered by other workers after the TTL.
+                log.exception("worker %s could not record its end", options.name)
             log.info("worker %s stopped", options.name)
         return self.summary
 
     def _loop(self, pool: ThreadPoolExecutor) -> None:
-        options = self.options
-        next_beat = next_sweep = next_recovery = 0.0
         while True:
-            claimed = 0
             try:
-                now = time.monotonic()
-                if now >= next_beat:
-                    next_beat = now + options.heartbeat_seconds
-                    self._beat()
-                self._record_outcomes(block=False)
-                if now >= next_recovery:
-                    # Lost workers are noticed per heartbeat interval: that is the TTL's grain.
-                    next_recovery = now + options.heartbeat_seconds
-                    self.summary.recovered += recover_lost_workers(ttl_seconds=options.ttl_seconds)
-                if now >= next_sweep:
-                    next_sweep = now + options.poll_seconds
-                    missed = transitions.handle_missed_windows()
-                    self.summary.missed_moved += missed.moved
-                    self.summary.missed_failed += missed.failed
-                if not self._stop.is_set():
-                    claimed = self._claim(pool)
-                self._save_logs()
-                self._housekeeping.tick()
-                if (self._stop.is_set() and not self._running and not self._unrecorded) or (
-                    options.burst
-                    and claimed == 0
-                    and not self._running
-                    and not self._unrecorded
-                    and not transitions.has_open_work()
-                ):
-                    # E-mails the last outcomes queued (failures, moves) leave with us.
-                    self._housekeeping.tick(force_mail=True)
+                if self._turn(pool):
                     return
+                # Claims took every due task the caps allow; wait for a slot or the next poll.
+                self._record_outcomes(block=True, timeout=self.options.poll_seconds)
             except DatabaseError:
                 # The database went away or a statement failed: drop the connection and try
-                # again next turn; tasks keep running and their outcomes wait for it.
-                log.exception("database error in worker %s; retrying", options.name)
+                # again; tasks keep running and their outcomes wait (held by this worker).
+                log.exception("database error in worker %s; retrying", self.name)
                 connection.close()
-                if self._stop.wait(options.poll_seconds):
-                    continue
-            # Claims took every due task the caps allow; wait for a slot or the next poll.
-            self._record_outcomes(block=True, timeout=options.poll_seconds)
+                time.sleep(self.options.poll_seconds)
+
+    def _turn(self, pool: ThreadPoolExecutor) -> bool:
+        """One pass: heartbeat, outcomes, recovery, missed windows, claims, logs, e-mail.
+        True when the loop is done (stopped, or a burst found nothing more to do)."""
+        options, now = self.options, time.monotonic()
+        if now >= self._next_beat:
+            self._next_beat = now + options.heartbeat_seconds
+            self._beat()
+        self._record_outcomes(block=False)
+        if now >= self._next_recovery:
+            # Lost workers are noticed once a heartbeat interval: that is the TTL's grain.
+            self._next_recovery = now + options.heartbeat_seconds
+            self.summary.recovered += recover_lost_workers(ttl_seconds=options.ttl_seconds)
+        if now >= self._next_sweep:
+            self._next_sweep = now + options.poll_seconds
+            missed = transitions.handle_missed_windows()
+            self.summary.missed_moved += missed.moved
+            self.summary.missed_failed += missed.failed
+        claimed = 0 if self._stop.is_set() else self._claim(pool)
+        self._save_logs()
+        self._housekeeping.tick()
+        is_idle = not self._running and not self._unrecorded
+        is_done = is_idle and (
+            self._stop.is_set()
+            or (options.burst and claimed == 0 and not transitions.has_open_work())
+        )
+        if is_done:
+            # E-mails the last outcomes queued (failures, moves) leave with us.
+            self._housekeeping.tick(force_mail=True)
+        return is_done
 
     def _beat(self) -> None:
         if not registry.beat(self.name):
