@@ -35,7 +35,7 @@ class UtcDateTimeField(serializers.DateTimeField):
             self.fail("overflow")
             raise  # pragma: no cover - fail() raises
 
-    def to_representation(self, value: Any) -> str | None:
+    def to_representation(self, value: Any) -> Any:
         if value in (None, ""):
             return None
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

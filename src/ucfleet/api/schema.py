@@ -19,7 +19,8 @@ from rest_framework.permissions import AllowAny
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, readable.")
     code = serializers.CharField(required=False, help_text="A stable error code.")
-    errors = serializers.DictField(
+    # DRF moves declared fields out of the class, so this does not hide Serializer.errors.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Field errors (400 only): field name → messages; nested fields are dotted.",
@@ -72,8 +73,8 @@ class IdOrNameFieldExtension(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
         return {
             "oneOf": [
-                {**build_basic_type(OpenApiTypes.INT), "minimum": 1, "maximum": 2**63 - 1},
-                {**build_basic_type(OpenApiTypes.STR), "minLength": 1, "maxLength": 50},
+                {**(build_basic_type(OpenApiTypes.INT) or {}), "minimum": 1, "maximum": 2**63 - 1},
+                {**(build_basic_type(OpenApiTypes.STR) or {}), "minLength": 1, "maxLength": 50},
             ],
             "description": "A software version's id or its name.",
         }

@@ -206,12 +206,13 @@ def _tenant_from_row(row: Row, refs: _Refs, problems: list[str]) -> Tenant:
         except ValueError:
             problems.append(f"test_until: {value['test_until']!r} is not a date YYYY-MM-DD")
     flags = {name: _boolean(value[name], name, problems) for name in BOOLEAN_DEFAULTS}
+    # Built even when a reference is missing (then it is only checked, never saved).
+    references: dict[str, Any] = {"partner_id": partner_id, "version_id": version_id}
     tenant = Tenant(
+        **references,
         name=value["name"],
         domain=value["domain"],
-        partner_id=partner_id,
         language=value["language"].lower() or Language.EN,
-        version_id=version_id,
         description=value["description"],
         customer_id=value["customer_id"],
         notification_email=value["notification_email"],

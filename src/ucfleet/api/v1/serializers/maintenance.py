@@ -34,7 +34,7 @@ class OccurrenceSerializer(serializers.Serializer):
 
 class MaintenanceWindowSerializer(serializers.Serializer):
     time_zone = serializers.CharField(max_length=64, help_text="IANA zone: the server time")
-    slots = WindowSlotSerializer(many=True, max_length=100)
+    slots = serializers.ListField(child=WindowSlotSerializer(), max_length=100)
     expected_task_minutes = serializers.IntegerField(min_value=1, max_value=MAX_SLOT_MINUTES)
     next_occurrences = OccurrenceSerializer(
         many=True, read_only=True, help_text="The next 5 occurrences"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from ucfleet.api.fields import UtcDateTimeField
@@ -11,7 +13,7 @@ class NotificationSerializer(serializers.ModelSerializer):
     """An e-mail in the outbox; `tasks` are the ids of the update tasks it concerns."""
 
     recipients = serializers.ListField(child=serializers.CharField(), read_only=True)
-    tasks = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    tasks: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     created = UtcDateTimeField(read_only=True)
     sent_at = UtcDateTimeField(read_only=True, allow_null=True)
 

@@ -16,10 +16,10 @@ from ucfleet.api.schema import ApiAutoSchema
 
 
 class ApiMixin:
-    schema = ApiAutoSchema()
-    permission_classes = [IsAdministrator]
+    schema: Any = ApiAutoSchema()
+    permission_classes: Any = [IsAdministrator]
     # JSON bodies only: the API's lists and nested objects have no faithful form encoding.
-    parser_classes = [JSONParser]
+    parser_classes: Any = [JSONParser]
     request: Any
     kwargs: dict[str, Any]
 
