@@ -53,6 +53,16 @@ def bulk_insert(
             row = varying(i)
             yield tuple(row[name] if name in row else fixed[name] for name in names)
 
+    if connection.vendor == "postgresql":
+        # COPY is PostgreSQL's bulk path: ten times faster than executemany here.
+        table = connection.ops.quote_name(model._meta.db_table)
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in values():
+                copy.write_row(row)
+        return
     with connection.cursor() as cursor:
         batch: list[tuple[Any, ...]] = []
         for row in values():
@@ -119,6 +129,11 @@ def hundred_thousand(partner_a, versions, scale_unit):
             "earliest_start": starts[i % 48],
         },
     )
+    if connection.vendor == "postgresql":
+        # A live database has statistics (autovacuum); a freshly filled one needs them now.
+        with connection.cursor() as cursor:
+            for model in (Tenant, UpdateTask):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     assert Tenant.objects.count() == ROWS and UpdateTask.objects.count() == ROWS
 
 
