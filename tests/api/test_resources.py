@@ -387,3 +387,16 @@ def test_token_login_is_locked_after_repeated_failures(client_for, partner_admin
     locked = client.post(f"{BASE}/auth/token/", right, format="json")
     assert locked.status_code == 429
     assert locked.json()["code"] == "locked_out"
+
+
+def test_session_authentication_works_for_the_portal_with_csrf(partner_admin, a_tenants):
+    from rest_framework.test import APIClient
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(partner_admin)
+    assert client.get(f"{BASE}/tenants/").json()["count"] == len(a_tenants)
+    without_csrf = client.patch(
+        f"{BASE}/tenants/{a_tenants[0].pk}/", {"description": "x"}, format="json"
+    )
+    assert without_csrf.status_code == 403
+    assert "CSRF" in without_csrf.json()["detail"]
