@@ -9,8 +9,9 @@ class Profile(models.TextChoices):
     PARTNER_ADVANCED = "partner_advanced", _("Advanced partner administrator")
 
 
-PLATFORM_PROFILES = {Profile.PLATFORM, Profile.PLATFORM_ADVANCED}
-PARTNER_PROFILES = {Profile.PARTNER, Profile.PARTNER_ADVANCED}
+# Tuples, not sets: their order reaches the database constraint and must be stable.
+PLATFORM_PROFILES = (Profile.PLATFORM, Profile.PLATFORM_ADVANCED)
+PARTNER_PROFILES = (Profile.PARTNER, Profile.PARTNER_ADVANCED)
 
 
 class Language(models.TextChoices):

@@ -39,6 +39,11 @@ def upcoming_maintenances(*, after: datetime | None = None) -> QuerySet[Platform
     return PlatformMaintenance.objects.filter(end__gt=after or utcnow()).order_by("start")
 
 
+def past_maintenances(*, before: datetime | None = None) -> QuerySet[PlatformMaintenance]:
+    """Maintenances that have ended, newest first (the portal's history)."""
+    return PlatformMaintenance.objects.filter(end__lte=before or utcnow()).order_by("-start")
+
+
 def running_maintenance(at: datetime | None = None) -> PlatformMaintenance | None:
     moment = at or utcnow()
     return PlatformMaintenance.objects.filter(start__lte=moment, end__gt=moment).first()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +42,13 @@ class ScaleUnit(TimestampedModel):
         return self.name
 
 
+domain_validator = RegexValidator(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+    _("Enter a domain name such as customer.uc.example (lower case)."),
+    code="invalid_domain",
+)
+
+
 def new_instance_id() -> str:
     """An anonymised, stable identifier shown in task details instead of the name."""
     return "i-" + secrets.token_hex(8)
@@ -50,7 +58,9 @@ class Tenant(TimestampedModel):
     """One hosted UC server instance of one customer company."""
 
     name = models.CharField(_("name"), max_length=200, unique=True)
-    domain = models.CharField(_("domain"), max_length=253, unique=True)
+    domain = models.CharField(
+        _("domain"), max_length=253, unique=True, validators=[domain_validator]
+    )
     # Partner and language are fixed after creation (services refuse to change them).
     partner = models.ForeignKey(
         Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="tenants"

@@ -85,6 +85,8 @@ class UpdateTask(models.Model):
         indexes = [
             # The worker's due query and the list's default order.
             models.Index(fields=["status", "earliest_start", "id"], name="task_due"),
+            # The task list's default order over every status (first page without a sort).
+            models.Index(fields=["earliest_start", "id"], name="task_list_order"),
             models.Index(fields=["partner", "status", "earliest_start"], name="task_partner"),
             models.Index(fields=["tenant", "status"], name="task_tenant_status"),
         ]

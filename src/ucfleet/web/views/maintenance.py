@@ -19,10 +19,11 @@ from ucfleet.core.errors import DomainError, Invalid
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.core.timeutils import zone
 from ucfleet.maintenance import services
-from ucfleet.maintenance.models import PlatformMaintenance
 from ucfleet.maintenance.queries import (
     get_window,
     next_task_window,
+    past_maintenances,
+    upcoming_maintenances,
     upcoming_occurrences,
     window_slots,
 )
@@ -53,8 +54,8 @@ def _require_platform(request: HttpRequest) -> None:
 def maintenance_list(request: HttpRequest) -> HttpResponse:
     """Every administrator sees the announcements (the login page shows them anyway)."""
     now = utcnow()
-    upcoming = list(PlatformMaintenance.objects.filter(end__gt=now).order_by("start"))
-    page = paginate(request, PlatformMaintenance.objects.filter(end__lte=now).order_by("-start"))
+    upcoming = list(upcoming_maintenances(after=now))
+    page = paginate(request, past_maintenances(before=now))
     return render_area(
         request,
         "maintenance",
