@@ -160,6 +160,8 @@ ROWS = [
     Row("POST", "/update-tasks/{failed_task}/retry/", 201, 201),
     Row("GET", "/notifications/", 200, 200, None),
     Row("GET", "/notifications/{notification}/", 200, 200),
+    # Sending again is platform-only: 403 for partners whatever the id (confirms nothing).
+    Row("POST", "/notifications/{failed_notification}/retry/", 200, 403, 403),
     Row("GET", "/change-log/", 200, 200, None),
     Row("GET", "/change-log/?format=csv", 200, 200, None),
 ]
@@ -198,6 +200,19 @@ def _objects_of(partner: Any, versions: dict[str, Any], unit: Any, tag: str) -> 
         idempotency_key=f"matrix-{tag}",
     )
     notification.tasks.add(task)
+    failed_notification = Notification.objects.create(
+        kind="created_partner",
+        partner=partner,
+        recipients=[f"admin@{tag}.example"],
+        language="en",
+        subject="Update planned",
+        body="…",
+        status="failed",
+        attempts=10,
+        next_attempt_at=now,
+        created=now,
+        idempotency_key=f"matrix-failed-{tag}",
+    )
     record(
         None,
         Change("update", "tenant", task.tenant_id, "description", "", "x", partner_id=partner.pk),
@@ -210,6 +225,7 @@ def _objects_of(partner: Any, versions: dict[str, Any], unit: Any, tag: str) -> 
         "forced_task": forced.pk,
         "failed_task": failed.pk,
         "notification": notification.pk,
+        "failed_notification": failed_notification.pk,
         "scale_unit": unit.pk,
     }
 
@@ -302,6 +318,7 @@ def _template(path: str) -> str:
         "forced_task",
         "failed_task",
         "notification",
+        "failed_notification",
     ):
         path = path.replace("{" + name + "}", "{id}")
     return path

@@ -55,3 +55,30 @@ def test_outbox_lists_the_emails_of_a_request_for_its_partner_only(
         f"{BASE}/notifications/", {"kind": "created_partner", "task": task_id}
     )
     assert [n["kind"] for n in filtered.json()["results"]] == ["created_partner"]
+
+
+def test_platform_admin_sends_a_failed_email_again_once(client_for, platform_admin, a_tenants):
+    from ucfleet.audit.models import ChangeLogEntry
+    from ucfleet.notifications.models import Notification
+
+    created = client_for(platform_admin).post(
+        f"{BASE}/update-tasks/",
+        {
+            "tenants": [a_tenants[0].pk],
+            "timing": "immediate",
+            "target_version": "14.10",
+            "notify_customer": True,
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    mail = Notification.objects.get(kind="created_customer")
+    url = f"{BASE}/notifications/{mail.pk}/retry/"
+    assert client_for(platform_admin).post(url).status_code == 409  # queued, not failed
+    Notification.objects.filter(pk=mail.pk).update(status="failed", attempts=10)
+
+    answer = client_for(platform_admin).post(url)
+    assert answer.status_code == 200, answer.json()
+    assert (answer.json()["status"], answer.json()["attempts"]) == ("queued", 0)
+    assert ChangeLogEntry.objects.filter(action="retry", object_type="notification").count() == 1
+    assert client_for(platform_admin).post(url).status_code == 409  # queued again: no double

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,6 +18,7 @@ from ucfleet.api.v1.views.base import ApiViewSet
 from ucfleet.core.errors import NotFound
 from ucfleet.notifications.models import Notification
 from ucfleet.notifications.queries import notifications_visible_to
+from ucfleet.notifications.services import retry_notification
 from ucfleet.updates.models import UpdateTask
 
 
@@ -49,3 +51,13 @@ class NotificationViewSet(ApiViewSet):
         if notification is None:
             raise NotFound("No such e-mail.")
         return self.answer(notification, NotificationDetailSerializer)
+
+    @extend_schema(request=None, responses=NotificationDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str) -> Response:
+        """A failed e-mail goes back to the queue (platform administrators; 409 unless failed)."""
+        notification = retry_notification(self.admin, self.object_id())
+        return self.answer(
+            with_task_ids(Notification.objects.filter(pk=notification.pk)).get(),
+            NotificationDetailSerializer,
+        )
