@@ -189,6 +189,7 @@ UCFLEET: dict[str, Any] = {
     "HTTP_URL": env_str("UCFLEET_DRIVER_HTTP_URL", ""),
     "HTTP_TIMEOUT_SECONDS": env_float("UCFLEET_DRIVER_HTTP_TIMEOUT", 600.0),
     "HTTP_POLL_SECONDS": env_float("UCFLEET_DRIVER_HTTP_POLL", 2.0),
+    "HTTP_TOKEN": env_str("UCFLEET_DRIVER_HTTP_TOKEN", ""),
     # R14: a worker whose heartbeat is older than this is lost.
     "WORKER_HEARTBEAT_SECONDS": env_float("UCFLEET_WORKER_HEARTBEAT", 5.0),
     "WORKER_TTL_SECONDS": env_float("UCFLEET_WORKER_TTL", 30.0),

@@ -84,7 +84,7 @@ class UpdateTask(models.Model):
         ]
         indexes = [
             # The worker's due query and the list's default order.
-            models.Index(fields=["status", "earliest_start", "id"], name="task_due"),
+            models.Index(fields=["status", "earliest_start", "created", "id"], name="task_due"),
             # The task list's default order over every status (first page without a sort).
             models.Index(fields=["earliest_start", "id"], name="task_list_order"),
             models.Index(fields=["partner", "status", "earliest_start"], name="task_partner"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,7 +45,6 @@ def driver_from_settings(config: Mapping[str, Any]) -> Driver:
             url=config["HTTP_URL"],
             timeout_seconds=config["HTTP_TIMEOUT_SECONDS"],
             poll_seconds=config["HTTP_POLL_SECONDS"],
-            # settings.UCFLEET["HTTP_TOKEN"] once settings.py carries it; the variable meanwhile.
-            token=config.get("HTTP_TOKEN") or os.environ.get("UCFLEET_DRIVER_HTTP_TOKEN", ""),
+            token=config.get("HTTP_TOKEN", ""),
         )
     raise ValueError(f"unknown driver {name!r}; choose one of {', '.join(DRIVER_NAMES)}")
