@@ -21,6 +21,7 @@ fi
 echo "== lint"
 $BIN/ruff check src tests bench || exit 1
 $BIN/ruff format --check src tests bench || exit 1
+$BIN/mypy || exit 1
 $BIN/python manage.py makemigrations --check --dry-run >/dev/null || {
   echo "!! models and migrations differ: run manage.py makemigrations -n <name>"; exit 1; }
 

@@ -100,7 +100,7 @@ def seed_demo() -> list[Credential]:
                 language=language,
                 email=f"{suffix}@{slug}.example",
             )
-            credentials.append(Credential(f"{slug}-{suffix}", profile.label, name))
+            credentials.append(Credential(f"{slug}-{suffix}", str(profile.label), name))
         for i in range(20):
             n = p_index * 20 + i
             tenant_language = "de" if (n % 3 == 0 or language == "de") else "en"

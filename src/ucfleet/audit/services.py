@@ -60,6 +60,6 @@ def record_many(actor: Any, changes: Any) -> None:
 
 def purge_expired() -> int:
     """Drop entries older than the retention (default 90 days); returns how many."""
-    cutoff = now() - timedelta(days=settings.UCFLEET["CHANGE_LOG_DAYS"])
+    cutoff = now() - timedelta(days=int(settings.UCFLEET["CHANGE_LOG_DAYS"]))
     deleted, _ = ChangeLogEntry.objects.filter(at__lt=cutoff).delete()
     return deleted

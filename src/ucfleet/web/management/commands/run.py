@@ -88,5 +88,5 @@ class Command(BaseCommand):
                     child.kill()
         failed = [c.args for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
         if failed and not stopping:
-            self.stderr.write(f"a process stopped unexpectedly: {failed[0]}")
+            self.stderr.write(f"a process stopped unexpectedly: {failed[0]!r}")
             sys.exit(1)
