@@ -10,23 +10,12 @@ from django.utils.translation import gettext_lazy as _
 
 from ucfleet.accounts.choices import Language
 from ucfleet.tenants.queries import partners_visible_to, scale_units_visible_to
+from ucfleet.tenants.services import EDITABLE_FIELDS
 from ucfleet.versions.queries import versions_visible_to
 from ucfleet.web.forms.fields import choice_field
 
-GENERAL_FIELDS = (
-    "name",
-    "domain",
-    "description",
-    "customer_id",
-    "notification_email",
-    "is_active",
-    "auto_update_allowed",
-    "is_productive",
-    "is_nfr",
-    "is_test",
-    "test_until",
-    "scale_unit",
-)
+# The fields the service lets an administrator edit: the form shows exactly those.
+GENERAL_FIELDS = EDITABLE_FIELDS
 
 
 class TenantForm(forms.Form):
