@@ -169,3 +169,20 @@ def test_garbage_ids_are_not_found(platform_admin):
     for bad in ("abc", None, "1; drop table", 10**12):
         with pytest.raises(NotFound):
             delete_task(platform_admin, bad)
+
+
+def test_delete_all_planned_tasks_over_several_batches(
+    platform_admin, partner_a, versions, monkeypatch
+):
+    """A list filtered by status shrinks while it is deleted: no batch may be skipped."""
+    from tests.factories import TenantFactory
+    from ucfleet.updates import services
+
+    monkeypatch.setattr(services, "BATCH", 2)
+    for _ in range(7):
+        UpdateTaskFactory(tenant=TenantFactory(partner=partner_a), target_version=versions["new"])
+    result = delete_tasks(
+        platform_admin, tasks_visible_to(platform_admin).filter(status=Status.PLANNED)
+    )
+    assert len(result.done) == 7 and not result.refused
+    assert not UpdateTask.objects.filter(status=Status.PLANNED).exists()

@@ -341,8 +341,12 @@ def delete_tasks(admin: Any, tasks: QuerySet[UpdateTask] | Iterable[Any]) -> Bul
     result = BulkResult()
     rows = tasks.order_by("pk").values_list("pk", "status", "is_forced", "partner_id")
     with transaction.atomic():
-        for offset in range(0, rows.count(), BATCH):
-            _delete_batch(admin, list(rows[offset : offset + BATCH]), result)
+        # Keyset batches: deleting changes the rows a status filter matches, so an offset
+        # would skip some.
+        last_pk = 0
+        while batch := list(rows.filter(pk__gt=last_pk)[:BATCH]):
+            _delete_batch(admin, batch, result)
+            last_pk = batch[-1][0]
     return result
 
 
