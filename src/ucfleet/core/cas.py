@@ -22,24 +22,34 @@ def compare_and_set(
     return model._default_manager.filter(pk=pk, **expected).update(**changes) == 1
 
 
+# Ids per statement: well below SQLite's limit of 32,766 bound variables.
+CHUNK = 5000
+
+
 def bulk_compare_and_set(
     model: type[models.Model], pks: list[Any], *, expected: dict[str, Any], changes: dict[str, Any]
 ) -> list[Any]:
     """Compare-and-set for many rows; returns the pks this call changed.
 
-    One UPDATE for the batch in the common case. If its row count shows that another writer
-    changed some rows in between, the batch is rolled back to a savepoint and retried row by
+    One UPDATE per chunk in the common case. If its row count shows that another writer
+    changed some rows in between, the chunk is rolled back to a savepoint and retried row by
     row, so the answer is exact without relying on row locks.
     """
     from django.db import transaction
 
-    if not pks:
-        return []
+    changed: list[Any] = []
     with transaction.atomic():
-        sid = transaction.savepoint()
-        changed = model._default_manager.filter(pk__in=pks, **expected).update(**changes)
-        if changed == len(pks):
-            transaction.savepoint_commit(sid)
-            return list(pks)
-        transaction.savepoint_rollback(sid)
-        return [pk for pk in pks if compare_and_set(model, pk, expected=expected, changes=changes)]
+        for offset in range(0, len(pks), CHUNK):
+            chunk = pks[offset : offset + CHUNK]
+            sid = transaction.savepoint()
+            if model._default_manager.filter(pk__in=chunk, **expected).update(**changes) == len(
+                chunk
+            ):
+                transaction.savepoint_commit(sid)
+                changed += chunk
+                continue
+            transaction.savepoint_rollback(sid)
+            changed += [
+                pk for pk in chunk if compare_and_set(model, pk, expected=expected, changes=changes)
+            ]
+    return changed

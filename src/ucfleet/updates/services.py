@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from ucfleet.audit.services import Change, record, record_many
 from ucfleet.core.cas import bulk_compare_and_set
-from ucfleet.core.errors import Conflict, Forbidden, Invalid
+from ucfleet.core.errors import Conflict, Forbidden, Invalid, NotFound
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance import queries as maintenance
 from ucfleet.maintenance.services import get_maintenance, require_platform_admin
@@ -237,10 +237,14 @@ def _raise_refusal(reason: str) -> None:
 
 
 def _visible_tasks(admin: Any, task_ids: Iterable[Any]) -> list[UpdateTask]:
+    """The tasks with these ids, all visible to `admin`, or NotFound (R1: one foreign id
+    fails the whole request, without saying which)."""
     ids = sorted({int(i) for i in task_ids})
-    tasks = list(tasks_visible_to(admin).filter(pk__in=ids))
+    tasks: list[UpdateTask] = []
+    for offset in range(0, len(ids), BATCH):
+        tasks += tasks_visible_to(admin).filter(pk__in=ids[offset : offset + BATCH])
     if len(tasks) != len(ids):
-        get_task_for(admin, next(i for i in ids if i not in {t.pk for t in tasks}))
+        raise NotFound(_("No such update task."))
     return tasks
 
 
@@ -336,18 +340,28 @@ def delete_tasks(admin: Any, tasks: QuerySet[UpdateTask] | Iterable[Any]) -> Bul
     `tasks` is a queryset from `tasks_visible_to(admin)` (delete all of a filtered list) or
     ids (a selection). Anything else (in progress, executed, forced for partners) is refused.
     """
-    if not isinstance(tasks, QuerySet):
-        tasks = tasks_visible_to(admin).filter(pk__in=[t.pk for t in _visible_tasks(admin, tasks)])
     result = BulkResult()
-    rows = tasks.order_by("pk").values_list("pk", "status", "is_forced", "partner_id")
     with transaction.atomic():
+        for batch in _row_batches(admin, tasks):
+            _delete_batch(admin, batch, result)
+    return result
+
+
+def _row_batches(
+    admin: Any, tasks: QuerySet[UpdateTask] | Iterable[Any]
+) -> Iterator[list[tuple[int, str, bool, int]]]:
+    if isinstance(tasks, QuerySet):
+        rows = tasks.order_by("pk").values_list("pk", "status", "is_forced", "partner_id")
         # Keyset batches: deleting changes the rows a status filter matches, so an offset
         # would skip some.
         last_pk = 0
         while batch := list(rows.filter(pk__gt=last_pk)[:BATCH]):
-            _delete_batch(admin, batch, result)
+            yield batch
             last_pk = batch[-1][0]
-    return result
+        return
+    loaded = [(t.pk, t.status, t.is_forced, t.partner_id) for t in _visible_tasks(admin, tasks)]
+    for offset in range(0, len(loaded), BATCH):
+        yield loaded[offset : offset + BATCH]
 
 
 def _delete_batch(admin: Any, rows: list[tuple[int, str, bool, int]], result: BulkResult) -> None:
