@@ -329,3 +329,35 @@ def test_platform_admin_sends_a_failed_email_again_partner_admin_cannot(
     assert Notification.objects.get(pk=note.pk).status == "failed"
     platform_client.post(f"/outbox/{note.pk}/retry/")
     assert Notification.objects.get(pk=note.pk).status == "queued"
+
+
+def test_platform_admin_edits_partner_and_partner_admin_cannot(
+    platform_client, partner_client, partner_a, partner_b
+):
+    from ucfleet.audit.models import ChangeLogEntry
+
+    url = f"/partners/{partner_a.pk}/edit/"
+    assert partner_client.get(url).status_code == 403
+    assert partner_client.get(f"/partners/{partner_b.pk}/edit/").status_code == 404
+    page = platform_client.get("/partners/").content.decode()
+    assert url in page
+    response = platform_client.post(url, {"name": "Alpha Telecom AG", "language": "de"})
+    assert response.status_code == 302
+    partner_a.refresh_from_db()
+    assert (partner_a.name, partner_a.language, partner_a.is_active) == (
+        "Alpha Telecom AG",
+        "de",
+        False,
+    )
+    assert ChangeLogEntry.objects.filter(
+        object_type="partner", field="name", new="Alpha Telecom AG"
+    ).exists()
+
+
+def test_renaming_partner_to_a_taken_name_is_a_field_error(platform_client, partner_a, partner_b):
+    response = platform_client.post(
+        f"/partners/{partner_a.pk}/edit/", {"name": partner_b.name, "language": "en"}
+    )
+    assert 'data-testid="error-name"' in response.content.decode()
+    partner_a.refresh_from_db()
+    assert partner_a.name == "Alpha Telecom"

@@ -152,6 +152,33 @@ def create_partner(
     return partner
 
 
+def update_partner(admin: Any, pk: Any, **changes: Any) -> Partner:
+    """Rename a partner, change its language or (de)activate it (platform administrators)."""
+    partner = get_partner_for(admin, pk)  # 404 before 403: foreign ids stay unconfirmed
+    if not admin.is_platform_admin:
+        raise Forbidden(_("Only platform administrators may change partners."))
+    unknown = set(changes) - {"name", "language", "is_active"}
+    if unknown:
+        raise Invalid.field(sorted(unknown)[0], _("Unknown field."))
+    old = {name: getattr(partner, name) for name in changes}
+    for name, value in changes.items():
+        setattr(partner, name, value)
+    _full_clean(partner)
+    with transaction.atomic():
+        partner.save()
+        record_many(
+            admin,
+            [
+                Change(
+                    "update", "partner", partner.pk, name, old[name], value, partner_id=partner.pk
+                )
+                for name, value in changes.items()
+                if old[name] != value
+            ],
+        )
+    return partner
+
+
 def create_scale_unit(
     admin: Any, *, name: str, location: str = "", max_concurrent_tasks: int = 10
 ) -> ScaleUnit:

@@ -49,6 +49,7 @@ urlpatterns = [
     path("maintenance-window/preview/", maintenance.window_preview, name="window-preview"),
     path("partners/", directory.partner_list, name="partners"),
     path("partners/new/", directory.partner_create, name="partner-create"),
+    path("partners/<int:pk>/edit/", directory.partner_edit, name="partner-edit"),
     path("scale-units/", directory.scale_unit_list, name="scale-units"),
     path("scale-units/new/", directory.scale_unit_create, name="scale-unit-create"),
     path("administrators/", administrators.administrator_list, name="administrators"),

@@ -18,7 +18,11 @@ from django.views.decorators.http import require_GET
 from ucfleet.accounts.choices import Language
 from ucfleet.core.errors import DomainError
 from ucfleet.tenants import services
-from ucfleet.tenants.queries import partners_visible_to, scale_units_visible_to
+from ucfleet.tenants.queries import (
+    get_partner_for,
+    partners_visible_to,
+    scale_units_visible_to,
+)
 from ucfleet.updates.choices import Status
 from ucfleet.web.views.common import add_domain_error, paginate, render_area
 
@@ -85,6 +89,29 @@ def partner_create(request: HttpRequest) -> HttpResponse:
             )
             return HttpResponseRedirect(reverse("web:partners"))
     return render_area(request, "partners/create", {"nav": "partners", "form": form})
+
+
+@login_required
+def partner_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    admin: Any = request.user
+    partner = get_partner_for(admin, pk)  # a foreign partner is 404, as everywhere
+    if not admin.is_platform_admin:
+        raise PermissionDenied(_("Only platform administrators may change partners."))
+    initial = {"name": partner.name, "language": partner.language, "is_active": partner.is_active}
+    form = PartnerForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_partner(admin, partner.pk, **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(
+                request, _("The partner %(name)s was saved.") % {"name": form.cleaned_data["name"]}
+            )
+            return HttpResponseRedirect(reverse("web:partners"))
+    return render_area(
+        request, "partners/create", {"nav": "partners", "form": form, "partner": partner}
+    )
 
 
 @login_required
