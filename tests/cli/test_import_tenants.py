@@ -191,3 +191,26 @@ def test_the_ucfleet_command_takes_the_hyphenated_name(refs, tmp_path, capsys):
     assert exit_info.value.code == 0
     help_text = " ".join(capsys.readouterr().out.split())
     assert "if any line is wrong, nothing is imported" in help_text
+
+
+def test_import_keeps_the_portal_rules_for_versions_and_scale_units(
+    run, refs, tmp_path, partner_admin
+):
+    path = write(tmp_path / "r.csv", [row(1, version="14.11"), row(2, scale_unit="")])
+    result = run("import_tenants", path)
+    assert result.code == 1
+    assert "line 2: version: '14.11' is marked 'Update prohibited'" in result.err
+    result = run(
+        "import_tenants", write(tmp_path / "s.csv", [row(3)]), "--as", partner_admin.username
+    )
+    assert "line 2: scale_unit: only platform administrators" in result.err
+    assert Tenant.objects.count() == 0
+    assert (
+        run(
+            "import_tenants",
+            write(tmp_path / "t.csv", [row(4, scale_unit="")]),
+            "--as",
+            partner_admin.username,
+        ).code
+        == 0
+    )

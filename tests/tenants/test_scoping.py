@@ -88,3 +88,38 @@ def test_duplicate_name_is_a_field_error_and_changes_nothing(platform_admin, a_t
     assert "name" in error.value.errors
     a_tenants[0].refresh_from_db()
     assert a_tenants[0].name != a_tenants[1].name
+
+
+def test_partner_admin_cannot_place_tenants_on_scale_units(
+    partner_admin, platform_admin, a_tenants, versions
+):
+    from tests.factories import ScaleUnitFactory
+    from ucfleet.core.errors import Forbidden
+
+    other_unit = ScaleUnitFactory(name="secret-unit")
+    tenant = a_tenants[0]
+    with pytest.raises(Forbidden):
+        update_tenant(partner_admin, tenant.pk, scale_unit=other_unit.pk)
+    with pytest.raises(Forbidden):
+        create_tenant(
+            partner_admin,
+            name="placed",
+            domain="placed.uc.example",
+            version=versions["current"].pk,
+            scale_unit=other_unit.pk,
+        )
+    tenant.refresh_from_db()
+    assert tenant.scale_unit_id != other_unit.pk
+    # Sending the current placement back unchanged is fine (a form or PATCH echoing it).
+    update_tenant(partner_admin, tenant.pk, scale_unit=tenant.scale_unit_id, description="x")
+    assert (
+        update_tenant(platform_admin, tenant.pk, scale_unit=other_unit.pk).scale_unit == other_unit
+    )
+
+
+def test_new_tenant_cannot_start_on_a_prohibited_version(partner_admin, versions):
+    with pytest.raises(Invalid) as error:
+        create_tenant(
+            partner_admin, name="old", domain="old.uc.example", version=versions["prohibited"].pk
+        )
+    assert "version" in error.value.errors

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -19,7 +20,46 @@ from ucfleet.updates.services import (
 
 pytestmark = pytest.mark.django_db
 
-COUNT = 33_000  # one more id than SQLite binds in one statement would fail without chunking
+COUNT = 33_000  # more ids than stock SQLite binds in one statement (32,766)
+
+
+@pytest.fixture(autouse=True)
+def _stock_sqlite_limit():
+    """Debian's SQLite binds up to 250,000 variables; released builds default to 32,766.
+    Lower it here so that these tests fail wherever a statement binds every id at once."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32_766)
+
+
+@pytest.fixture
+def many_tenants(partner_a, versions):
+    Tenant.objects.bulk_create(
+        (
+            Tenant(
+                name=f"bulk-{i:05d}",
+                domain=f"bulk-{i:05d}.uc.example",
+                partner=partner_a,
+                version=versions["current"],
+                instance_id=f"i-bulk{i:011d}",
+            )
+            for i in range(COUNT)
+        ),
+        batch_size=2000,
+    )
+    return list(Tenant.objects.filter(partner=partner_a).values_list("pk", flat=True))
+
+
+def test_schedule_a_selection_larger_than_one_statement(platform_admin, many_tenants, versions):
+    result = schedule_updates(
+        platform_admin,
+        ScheduleRequest(
+            tenant_ids=many_tenants, timing="immediate", target_version=versions["new"].pk
+        ),
+    )
+    assert result.created_count == COUNT
 
 
 @pytest.fixture

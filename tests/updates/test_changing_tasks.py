@@ -186,3 +186,23 @@ def test_delete_all_planned_tasks_over_several_batches(
     )
     assert len(result.done) == 7 and not result.refused
     assert not UpdateTask.objects.filter(status=Status.PLANNED).exists()
+
+
+def test_partner_admin_cannot_remove_forced_failed_task_in_bulk(partner_admin, a_task):
+    UpdateTask.objects.filter(pk=a_task.pk).update(is_forced=True, status=Status.FAILED)
+    with pytest.raises(Forbidden):
+        delete_task(partner_admin, a_task.pk)
+    result = delete_tasks(partner_admin, [a_task.pk])
+    assert result.done == [] and [r.reason for r in result.refused] == ["forced"]
+    assert tasks_visible_to(partner_admin).filter(pk=a_task.pk).exists()
+
+
+def test_a_failed_task_is_retried_once(platform_admin, a_task):
+    UpdateTask.objects.filter(pk=a_task.pk).update(status=Status.FAILED)
+    retry_task(platform_admin, a_task.pk)
+    UpdateTask.objects.filter(tenant=a_task.tenant, status=Status.PLANNED).update(
+        status=Status.EXECUTED
+    )  # the retry ran; the failed task is still "failed"
+    with pytest.raises(NotFound):
+        retry_task(platform_admin, a_task.pk)  # a late second retry: it left the list
+    assert UpdateTask.objects.filter(retry_of=a_task).count() == 1

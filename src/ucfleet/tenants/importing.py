@@ -86,7 +86,7 @@ class _Refs:
         partners = partners_visible_to(actor) if actor is not None else Partner.objects.all()
         self.partners = _lookup(partners.values_list("id", "name"))
         versions = SoftwareVersion.objects.values_list(
-            "id", "name", "languages", "use_for_new", "sort_key", "for_testing"
+            "id", "name", "languages", "use_for_new", "sort_key", "for_testing", "update_prohibited"
         )
         if actor is not None and not actor.is_platform_admin:
             versions = versions.filter(for_testing=False)
@@ -95,7 +95,10 @@ class _Refs:
         self.languages = {row[0]: set(row[2] or ()) for row in rows}
         for_new = sorted((row for row in rows if row[3]), key=lambda row: row[4])
         self.version_for_new = for_new[-1][0] if for_new else None
+        self.prohibited = {row[0] for row in rows if row[6]}
         self.scale_units = _lookup(ScaleUnit.objects.values_list("id", "name"))
+        # Placement on scale units is platform infrastructure (as in tenants.services).
+        self.may_place = actor is None or actor.is_platform_admin
 
 
 def _lookup(rows: Iterable[tuple[int, str]]) -> dict[str, int]:
@@ -190,12 +193,16 @@ def _tenant_from_row(row: Row, refs: _Refs, problems: list[str]) -> Tenant:
         version_id = refs.versions.get(value["version"])
         if version_id is None:
             problems.append(f"version: no such software version {value['version']!r}")
+        elif version_id in refs.prohibited:
+            problems.append(f"version: {value['version']!r} is marked 'Update prohibited'")
     else:
         version_id = refs.version_for_new
         if version_id is None:
             problems.append("version: empty, and no version is marked 'Use for new UC Tenant'")
     scale_unit_id = None
-    if value["scale_unit"]:
+    if value["scale_unit"] and not refs.may_place:
+        problems.append("scale_unit: only platform administrators place tenants on scale units")
+    elif value["scale_unit"]:
         scale_unit_id = refs.scale_units.get(value["scale_unit"])
         if scale_unit_id is None:
             problems.append(f"scale_unit: no such scale unit {value['scale_unit']!r}")

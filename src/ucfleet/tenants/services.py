@@ -48,20 +48,37 @@ def _resolve_references(admin: Any, fields: dict[str, Any]) -> dict[str, Any]:
     resolved = dict(fields)
     if "partner" in resolved and not isinstance(resolved["partner"], Partner):
         resolved["partner"] = get_partner_for(admin, resolved["partner"])
-    if "version" in resolved and resolved["version"] is not None:
+    if resolved.get("version") is not None:
         resolved["version"] = get_version_for(
             admin, getattr(resolved["version"], "pk", resolved["version"])
         )
-    if resolved.get("scale_unit") not in (None, "") and not isinstance(
-        resolved["scale_unit"], ScaleUnit
-    ):
-        try:
-            resolved["scale_unit"] = ScaleUnit.objects.get(pk=int(resolved["scale_unit"]))
-        except (ScaleUnit.DoesNotExist, TypeError, ValueError):
-            raise Invalid.field("scale_unit", _("No such scale unit.")) from None
-    elif "scale_unit" in resolved and resolved["scale_unit"] == "":
-        resolved["scale_unit"] = None
+    if "scale_unit" in resolved:
+        resolved["scale_unit"] = _scale_unit(resolved["scale_unit"])
     return resolved
+
+
+def _scale_unit(ref: Any) -> ScaleUnit | None:
+    if ref in (None, ""):
+        return None
+    if isinstance(ref, ScaleUnit):
+        return ref
+    unit = ScaleUnit.objects.filter(pk=int(ref)).first() if str(ref).isdecimal() else None
+    if unit is None:
+        raise Invalid.field("scale_unit", _("No such scale unit."))
+    return unit
+
+
+def _check_placement(admin: Any, *, current: ScaleUnit | None, wanted: Any) -> None:
+    """Scale units are platform infrastructure: partners neither choose nor learn them."""
+    if admin.is_platform_admin:
+        return
+    if getattr(wanted, "pk", wanted) not in (getattr(current, "pk", None), None, ""):
+        raise Forbidden(_("Only platform administrators place UC tenants on scale units."))
+
+
+def _check_new_tenant_version(version: Any) -> None:
+    if version is not None and version.update_prohibited:
+        raise Invalid.field("version", _("Updates to this software version are prohibited."))
 
 
 def create_tenant(admin: Any, **fields: Any) -> Tenant:
@@ -73,7 +90,10 @@ def create_tenant(admin: Any, **fields: Any) -> Tenant:
     for required in ("partner", "version"):
         if fields.get(required) in (None, ""):
             raise Invalid.field(required, _("This field is required."))
-    tenant = Tenant(**_resolve_references(admin, fields))
+    _check_placement(admin, current=None, wanted=fields.get("scale_unit"))
+    resolved = _resolve_references(admin, fields)
+    _check_new_tenant_version(resolved["version"])
+    tenant = Tenant(**resolved)
     _full_clean(tenant)
     with transaction.atomic():
         tenant.save()
@@ -110,6 +130,8 @@ def update_tenant(admin: Any, pk: Any, **changes: Any) -> Tenant:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise Invalid.field(sorted(unknown)[0], _("Unknown field."))
+    if "scale_unit" in changes:
+        _check_placement(admin, current=tenant.scale_unit, wanted=changes["scale_unit"])
     resolved = _resolve_references(admin, changes)
     old = {name: getattr(tenant, name) for name in resolved}
     for name, value in resolved.items():

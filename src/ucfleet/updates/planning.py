@@ -183,17 +183,23 @@ def task_period(
     return earliest, latest
 
 
-def _selected_tenants(admin: Any, request: ScheduleRequest) -> QuerySet[Tenant]:
+def _selected_tenants(admin: Any, request: ScheduleRequest) -> list[QuerySet[Tenant]]:
+    """The selection as querysets in ascending id order: one for a partner or the platform,
+    one per chunk of ids for a selection (an IN list is kept below SQLite's variable limit)."""
     if request.tenant_ids is not None:
         ids = sorted(set(request.tenant_ids))
-        tenants = tenants_visible_to(admin).filter(pk__in=ids)
-        if tenants.count() != len(ids):
+        chunks = [
+            tenants_visible_to(admin).filter(pk__in=ids[offset : offset + BATCH])
+            for offset in range(0, len(ids), BATCH)
+        ]
+        if sum(chunk.count() for chunk in chunks) != len(ids):
             # R1: a foreign or unknown id fails the whole request, without saying which.
             raise NotFound(_("No such UC tenant."))
-        return tenants
+        return chunks
     if request.partner_id is not None:
-        return tenants_visible_to(admin).filter(partner=get_partner_for(admin, request.partner_id))
-    return tenants_visible_to(admin)
+        partner = get_partner_for(admin, request.partner_id)
+        return [tenants_visible_to(admin).filter(partner=partner)]
+    return [tenants_visible_to(admin)]
 
 
 def _tenant_rows(tenants: QuerySet[Tenant]) -> Iterator[TenantRow]:
@@ -227,19 +233,21 @@ def plan_updates(
     moment = now or utcnow()
     target = get_target_version(request.target_version)
     earliest, latest = task_period(request.timing, request.start, now=moment)
-    tenants = _selected_tenants(admin, request)
+    selection = _selected_tenants(admin, request)
     is_single = request.tenant_ids is not None and len(set(request.tenant_ids)) == 1
-    open_tenants = set(
-        UpdateTask.objects.filter(status__in=OPEN_STATUSES, tenant__in=tenants).values_list(
-            "tenant_id", flat=True
-        )
-    )
+    open_tenants = {
+        tenant_id
+        for tenants in selection
+        for tenant_id in UpdateTask.objects.filter(
+            status__in=OPEN_STATUSES, tenant__in=tenants
+        ).values_list("tenant_id", flat=True)
+    }
     facts = _version_facts()
     target_facts = facts[target.id]
     allows_same = request.redeploy or request.task_type == TaskType.RECREATE
 
     plan = SchedulePlan(target, request.timing, earliest, latest, [], [], [])
-    for row in _tenant_rows(tenants):
+    for row in (row for tenants in selection for row in _tenant_rows(tenants)):
         reason = _skip_reason(
             row,
             admin=admin,

@@ -20,7 +20,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from ucfleet.audit.services import Change, record, record_many
-from ucfleet.core.cas import bulk_compare_and_set
+from ucfleet.core.cas import bulk_compare_and_set, compare_and_set
 from ucfleet.core.errors import Conflict, Forbidden, Invalid, NotFound
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance import queries as maintenance
@@ -368,7 +368,7 @@ def _delete_batch(admin: Any, rows: list[tuple[int, str, bool, int]], result: Bu
     planned, failed, partner_of = [], [], {}
     for pk, status, is_forced, partner_id in rows:
         partner_of[pk] = partner_id
-        if is_forced and not admin.is_platform_admin and status == Status.PLANNED:
+        if is_forced and not admin.is_platform_admin:  # R7: planned or failed alike
             result.refused.append(Refusal(pk, "forced"))
         elif status == Status.PLANNED:
             planned.append(pk)
@@ -447,6 +447,14 @@ def retry_task(admin: Any, task_id: Any) -> UpdateTask:
     if task.is_forced and not admin.is_platform_admin:
         raise Forbidden(_REFUSAL_TEXT["forced"]())
     with transaction.atomic():
+        # Compare-and-set first: of two racing retries of one task, only one goes on.
+        if not compare_and_set(
+            UpdateTask,
+            task.pk,
+            expected={"status": Status.FAILED, "is_archived": False},
+            changes={"is_archived": True},
+        ):
+            raise Conflict(_("The task was retried or deleted meanwhile."), code="changed")
         result = schedule_updates(
             admin,
             ScheduleRequest(
@@ -464,10 +472,9 @@ def retry_task(admin: Any, task_id: Any) -> UpdateTask:
         )
         if not result.created_count:
             skip = result.skipped[0]
-            raise Conflict(skip.text, code=skip.reason)
+            raise Conflict(skip.text, code=skip.reason)  # also undoes the archiving
         new_task = result.created.get()
         UpdateTask.objects.filter(pk=new_task.pk).update(retry_of=task)
-        UpdateTask.objects.filter(pk=task.pk).update(is_archived=True)
         record(
             admin,
             Change(
