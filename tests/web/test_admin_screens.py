@@ -63,6 +63,23 @@ def test_partner_admin_cannot_change_flags(partner_client, versions):
     assert SoftwareVersion.objects.get(pk=version.pk).update_prohibited is False
 
 
+@pytest.mark.parametrize("htmx", [False, True])
+def test_flags_of_a_version_the_caller_cannot_see_answer_404(
+    partner_client, platform_client, versions, htmx
+):
+    headers = {"HX-Request": "true"} if htmx else {}
+    hidden = versions["test"]  # test versions do not exist for partner administrators
+    data = {"for_testing": "", "use_for_new": "on"}
+    response = partner_client.post(f"/versions/{hidden.pk}/flags/", data, headers=headers)
+    assert response.status_code == 404
+    unknown = SoftwareVersion.objects.order_by("-pk").first().pk + 1
+    for client in (partner_client, platform_client):
+        response = client.post(f"/versions/{unknown}/flags/", data, headers=headers)
+        assert response.status_code == 404
+    hidden.refresh_from_db()
+    assert hidden.for_testing is True and hidden.use_for_new is False
+
+
 # --- platform maintenance --------------------------------------------------------------------
 
 
@@ -361,3 +378,36 @@ def test_renaming_partner_to_a_taken_name_is_a_field_error(platform_client, part
     assert 'data-testid="error-name"' in response.content.decode()
     partner_a.refresh_from_db()
     assert partner_a.name == "Alpha Telecom"
+
+
+def test_change_log_csv_escapes_cells_a_spreadsheet_would_run(partner_client, a_tenants):
+    # A description typed in the portal reaches the export through the change log.
+    tenant = a_tenants[0]
+    formula = '=HYPERLINK("http://evil.example","x")'
+    response = partner_client.post(
+        f"/tenants/{tenant.pk}/",
+        {"name": tenant.name, "domain": tenant.domain, "description": formula, "is_active": "on"},
+    )
+    assert response.status_code == 302
+    response = partner_client.get("/change-log/?format=csv&object_type=tenant")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    description = next(row for row in rows[1:] if row[5] == "description")
+    assert description[7] == "'" + formula
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
+def test_change_log_date_to_on_the_last_day_of_the_calendar(platform_client, sunday_window):
+    # 9999-12-31 has no next day; 0001-01-01 starts before datetime's range east of UTC
+    # (the window's zone is Europe/Berlin). Both still filter, and never answer 500.
+    ChangeLogEntry.objects.create(
+        at=timezone.now(), actor_name="kept", action="update", object_type="tenant", object_id="1"
+    )
+    for query in ("date_to=9999-12-31", "date_from=0001-01-01&date_to=9999-12-31"):
+        response = platform_client.get(f"/change-log/?{query}")
+        assert response.status_code == 200, query
+        assert ">kept<" in response.content.decode()
+    page = platform_client.get("/change-log/?date_from=9999-12-31&date_to=9999-12-31")
+    assert page.status_code == 200 and ">kept<" not in page.content.decode()
+    assert platform_client.get("/change-log/?date_to=0001-01-01").status_code == 200
+    export = platform_client.get("/change-log/?format=csv&date_to=9999-12-31")
+    assert "kept" in b"".join(export.streaming_content).decode()

@@ -1,8 +1,8 @@
-"""Form fields for times entered in server time (R3)."""
+"""Form fields for times entered in server time (R3), and the day bounds of date filters."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -61,3 +61,28 @@ def _parse(text: str) -> datetime | None:
         except ValueError:
             continue
     return None
+
+
+def start_of_day(day: date, zone: Any) -> datetime | None:
+    """The first instant of `day` in `zone`, for a "from" filter (`at >= start`).
+
+    None where that instant lies before datetime's range (1 January of year 1 east of UTC):
+    then every instant is later, and the filter has no lower bound.
+    """
+    try:
+        return localize(datetime.combine(day, time.min), zone)
+    except OverflowError:
+        return None
+
+
+def start_of_next_day(day: date, zone: Any) -> datetime | None:
+    """The first instant after `day` in `zone`, for a "to" filter that includes the day
+    (`at < end`).
+
+    None for the last day datetime knows (9999-12-31): nothing is later, so the filter has no
+    upper bound, rather than a date overflow.
+    """
+    try:
+        return localize(datetime.combine(day + timedelta(days=1), time.min), zone)
+    except OverflowError:
+        return None

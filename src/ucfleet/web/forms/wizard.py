@@ -15,6 +15,7 @@ from ucfleet.updates.choices import TaskType, Timing
 from ucfleet.updates.planning import ScheduleRequest
 from ucfleet.versions.queries import versions_visible_to
 from ucfleet.web.forms.fields import ServerDateTimeField, choice_field
+from ucfleet.web.forms.ids import parse_id
 
 
 class IdListField(forms.Field):
@@ -27,10 +28,10 @@ class IdListField(forms.Field):
         if value in self.empty_values:
             return []
         values = value if isinstance(value, (list, tuple)) else [value]
-        try:
-            return sorted({int(v) for v in values if str(v).strip()})
-        except (TypeError, ValueError):
-            raise forms.ValidationError(_("Invalid selection."), code="invalid") from None
+        ids = {parse_id(v) for v in values if str(v).strip()}
+        if None in ids:
+            raise forms.ValidationError(_("Invalid selection."), code="invalid")
+        return sorted(i for i in ids if i is not None)
 
 
 class UpdateWizardForm(forms.Form):

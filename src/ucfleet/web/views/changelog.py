@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -17,10 +16,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from ucfleet.audit.csv import spreadsheet_safe_cell
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.audit.queries import change_log_visible_to
-from ucfleet.core.timeutils import localize
-from ucfleet.web.forms.fields import choice_field
+from ucfleet.web.forms.fields import choice_field, start_of_day, start_of_next_day
 from ucfleet.web.views.common import paginate, render_area
 
 CSV_CHUNK = 2000
@@ -56,14 +55,13 @@ class ChangeLogFilterForm(forms.Form):
 
     def apply(self, entries: QuerySet[ChangeLogEntry]) -> QuerySet[ChangeLogEntry]:
         data = self.cleaned_data if self.is_valid() else {}
-        zone: Any = timezone.get_current_timezone()
-        if data.get("date_from"):
-            entries = entries.filter(
-                at__gte=localize(datetime.combine(data["date_from"], time.min), zone)
-            )
-        if data.get("date_to"):
-            end = datetime.combine(data["date_to"] + timedelta(days=1), time.min)
-            entries = entries.filter(at__lt=localize(end, zone))
+        zone = timezone.get_current_timezone()
+        start = start_of_day(data["date_from"], zone) if data.get("date_from") else None
+        if start is not None:
+            entries = entries.filter(at__gte=start)
+        end = start_of_next_day(data["date_to"], zone) if data.get("date_to") else None
+        if end is not None:
+            entries = entries.filter(at__lt=end)
         if data.get("user"):
             entries = entries.filter(actor_name__icontains=data["user"].strip())
         if data.get("object_type"):
@@ -99,16 +97,9 @@ def change_log(request: HttpRequest) -> HttpResponseBase:
 def _csv_rows(entries: QuerySet[ChangeLogEntry]) -> Iterator[list[str]]:
     yield ["time", "user", "action", "object_type", "object_id", "field", "old", "new"]
     for e in entries.iterator(chunk_size=CSV_CHUNK):
-        yield [
-            timezone.localtime(e.at).isoformat(),
-            e.actor_name,
-            e.action,
-            e.object_type,
-            e.object_id,
-            e.field,
-            e.old,
-            e.new,
-        ]
+        # Old/new values and names are typed by administrators: no cell may run as a formula.
+        values = (e.actor_name, e.action, e.object_type, e.object_id, e.field, e.old, e.new)
+        yield [timezone.localtime(e.at).isoformat(), *map(spreadsheet_safe_cell, values)]
 
 
 class _Echo:

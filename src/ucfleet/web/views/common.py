@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -103,13 +102,3 @@ def report_bulk_result(
         messages.warning(request, text)
     if not done and not refusals:
         messages.info(request, _("Nothing to do: no matching tasks."))
-
-
-def int_list(values: Iterable[str]) -> list[int]:
-    ids = []
-    for value in values:
-        for part in str(value).split(","):
-            part = part.strip()
-            if part.isdigit():
-                ids.append(int(part))
-    return ids

@@ -6,7 +6,6 @@ partner id in the query string only yields an empty list (R1).
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -14,10 +13,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ucfleet.core.timeutils import localize
 from ucfleet.updates.choices import Status, TaskType, Timing
 from ucfleet.updates.models import UpdateTask
-from ucfleet.web.forms.fields import choice_field
+from ucfleet.web.forms.fields import choice_field, start_of_day, start_of_next_day
 
 YES_NO = [("", _("all")), ("1", _("yes")), ("0", _("no"))]
 
@@ -80,11 +78,11 @@ class TaskFilterForm(forms.Form):
                 Q(tenant__name__icontains=q) | Q(tenant__instance_id=q) | Q(target_version__name=q)
             )
         zone = timezone.get_current_timezone()
-        if data.get("start_from"):
-            start = localize(datetime.combine(data["start_from"], time.min), zone)  # type: ignore[arg-type]
+        start = start_of_day(data["start_from"], zone) if data.get("start_from") else None
+        if start is not None:
             tasks = tasks.filter(earliest_start__gte=start)
-        if data.get("start_to"):
-            end = localize(datetime.combine(data["start_to"] + timedelta(days=1), time.min), zone)  # type: ignore[arg-type]
+        end = start_of_next_day(data["start_to"], zone) if data.get("start_to") else None
+        if end is not None:
             tasks = tasks.filter(earliest_start__lt=end)
         field = sort.lstrip("-")
         order = self.SORTS.get(field, self.SORTS["start"])

@@ -21,9 +21,9 @@ from ucfleet.updates import services
 from ucfleet.updates.choices import OPEN_STATUSES
 from ucfleet.updates.queries import get_task_for, tasks_visible_to, with_list_relations
 from ucfleet.web.forms.fields import ServerDateTimeField
+from ucfleet.web.forms.ids import parse_ids
 from ucfleet.web.views.common import (
     add_domain_error,
-    int_list,
     paginate,
     redirect_htmx_aware,
     render_area,
@@ -113,7 +113,7 @@ def task_details(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def task_statuses(request: HttpRequest) -> HttpResponse:
     """Live status: the status badges of the polled rows, swapped out of band (one query)."""
-    ids = int_list(request.GET.getlist("ids"))[:MAX_POLLED]
+    ids = parse_ids(request.GET.getlist("ids"))[:MAX_POLLED]
     admin: Any = request.user
     tasks = list(tasks_visible_to(admin).filter(pk__in=ids).select_related("tenant"))
     still_open = [t.pk for t in tasks if t.status in OPEN_STATUSES]
@@ -218,7 +218,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     admin: Any = request.user
     action = request.POST.get("action", "")
     back = _back_to_list(request)
-    ids = int_list(request.POST.getlist("ids"))
+    ids = parse_ids(request.POST.getlist("ids"))
     try:
         if action == "delete_all":
             all_types = request.POST.get("all_types") == "1"

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from ucfleet.core.errors import DomainError
+from ucfleet.core.errors import DomainError, NotFound
 from ucfleet.versions import services
 from ucfleet.versions.queries import versions_with_tenant_counts
 from ucfleet.web.views.common import render_area
@@ -41,12 +41,18 @@ def version_flags(request: HttpRequest, pk: int) -> HttpResponse:
     error = None
     try:
         services.update_version(admin, pk, **flags)
+    except NotFound:
+        # An unknown id, or a test version a partner administrator may not see: there is no
+        # row to re-render, so the answer is 404 (R1), htmx or not.
+        raise
     except DomainError as exc:
         error = exc.message
         if not getattr(request, "htmx", None):
             raise
     if getattr(request, "htmx", None):
-        version = versions_with_tenant_counts(admin).get(pk=pk)
+        version = versions_with_tenant_counts(admin).filter(pk=pk).first()
+        if version is None:
+            raise NotFound(_("No such software version."))
         return render(
             request,
             "web/versions/_row.html",

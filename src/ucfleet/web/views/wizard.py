@@ -25,7 +25,9 @@ from ucfleet.tenants.queries import (
 )
 from ucfleet.updates import services
 from ucfleet.updates.choices import SkipReason, TaskType
+from ucfleet.versions.ordering import is_valid_version_name
 from ucfleet.versions.queries import get_version_for
+from ucfleet.web.forms.ids import parse_id, parse_ids
 from ucfleet.web.forms.wizard import UpdateWizardForm
 from ucfleet.web.views.common import add_domain_error, redirect_htmx_aware, render_area
 
@@ -63,15 +65,30 @@ def _initial(request: HttpRequest) -> tuple[dict[str, Any], int | None]:
     initial: dict[str, Any] = {}
     open_partner = None
     if request.GET.get("version"):
-        initial["target_version"] = get_version_for(admin, request.GET["version"]).pk
+        initial["target_version"] = get_version_for(admin, _version_ref(request.GET["version"])).pk
     if request.GET.get("tenant"):
-        tenant = get_tenant_for(admin, request.GET["tenant"])
+        tenant = get_tenant_for(admin, _required_id(request.GET["tenant"]))
         initial["tenants"] = [tenant.pk]
         open_partner = tenant.partner_id
     if request.GET.get("partner"):
-        partner = get_partner_for(admin, request.GET["partner"])
+        partner = get_partner_for(admin, _required_id(request.GET["partner"]))
         initial["partners"] = [partner.pk]
     return initial, open_partner
+
+
+def _required_id(value: str) -> int:
+    number = parse_id(value)
+    if number is None:
+        raise NotFound(_("Not found."))
+    return number
+
+
+def _version_ref(value: str) -> str:
+    """A version preset is a name or an id, passed on as typed: a name may be all digits, and
+    the lookup prefers the name. Anything that is neither names no version."""
+    if parse_id(value) is None and not is_valid_version_name(value):
+        raise NotFound(_("No such software version."))
+    return value
 
 
 def _context(
@@ -110,10 +127,10 @@ def _context(
 
 
 def _ints(values: Any) -> set[int]:
+    """The ids among raw selection values (re-shown as ticked); anything else is ignored."""
     if values in (None, ""):
         return set()
-    values = values if isinstance(values, (list, tuple)) else [values]
-    return {int(v) for v in values if str(v).isdigit()}
+    return set(parse_ids(values if isinstance(values, (list, tuple)) else [values]))
 
 
 def _preview_context(form: UpdateWizardForm, plan: Any) -> dict[str, Any]:
