@@ -17,7 +17,7 @@ from ucfleet.core.timeutils import localize, zone
 from ucfleet.maintenance.services import SlotInput, create_maintenance, update_window
 from ucfleet.tenants.services import create_partner, create_scale_unit, create_tenant
 from ucfleet.updates.services import ScheduleRequest, schedule_updates
-from ucfleet.versions.services import create_version
+from ucfleet.versions.services import create_version, update_version
 
 DEMO_PASSWORD = "ucfleet-demo-2026"
 ZONE = "Europe/Berlin"
@@ -69,7 +69,7 @@ def seed_demo() -> list[Credential]:
             root, name=name, languages=langs, released_on=today - timedelta(days=age), **flags
         )
         for name, langs, age, flags in [
-            ("14.6", ["en", "de"], 400, {"update_prohibited": True}),
+            ("14.6", ["en", "de"], 400, {}),  # prohibited below, once tenants run it
             ("14.7", ["en", "de"], 300, {}),
             ("14.8", ["en"], 200, {}),
             ("14.9", ["en", "de"], 120, {}),
@@ -124,6 +124,8 @@ def seed_demo() -> list[Credential]:
                 is_productive=not (i % 9 == 4 or i % 11 == 6),
                 scale_unit=units[n % 2],
             )
+    # Marked after the fact, as in real life: tenants still run a version found faulty.
+    update_version(root, versions["14.6"].pk, update_prohibited=True)
     maintenance_start = _next_weekday_at(today + timedelta(days=7), weekday=1, at=time(22, 0))
     create_maintenance(
         root,
