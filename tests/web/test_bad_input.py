@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import UpdateTaskFactory
+from ucfleet.core.ids import MAX_ID, parse_id, parse_ids
 from ucfleet.updates.choices import Status
 from ucfleet.updates.models import UpdateTask
-from ucfleet.web.forms.ids import MAX_ID, parse_id, parse_ids
 
 pytestmark = pytest.mark.django_db
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from ucfleet.accounts.models import Administrator
 from ucfleet.core.errors import NotFound
+from ucfleet.core.ids import lookup_id
 
 
 def administrators_visible_to(admin: Any) -> QuerySet[Administrator]:
@@ -19,7 +20,7 @@ def administrators_visible_to(admin: Any) -> QuerySet[Administrator]:
 
 def get_administrator_for(admin: Any, pk: Any) -> Administrator:
     try:
-        return administrators_visible_to(admin).get(pk=int(pk))
+        return administrators_visible_to(admin).get(pk=lookup_id(pk))
     except (Administrator.DoesNotExist, TypeError, ValueError):
         raise NotFound(_("No such administrator.")) from None
 

@@ -33,3 +33,9 @@ def parse_ids(values: Iterable[object]) -> list[int]:
             if number is not None:
                 ids.append(number)
     return ids
+
+
+def lookup_id(value: object) -> int:
+    """`value` as an id for a primary-key lookup; 0 (never a key) when it cannot be one, so
+    the lookup finds nothing and the caller answers its own "not found"."""
+    return parse_id(value) or 0

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from ucfleet.audit.services import Change, record
 from ucfleet.core.errors import Forbidden, Invalid, NotFound
+from ucfleet.core.ids import lookup_id
 from ucfleet.core.timeutils import is_valid_zone
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance.models import MaintenanceWindow, PlatformMaintenance, WindowSlot
@@ -111,7 +112,7 @@ def create_maintenance(
 
 def get_maintenance(pk: Any) -> PlatformMaintenance:
     try:
-        return PlatformMaintenance.objects.get(pk=int(pk))
+        return PlatformMaintenance.objects.get(pk=lookup_id(pk))
     except (PlatformMaintenance.DoesNotExist, TypeError, ValueError):
         raise NotFound(_("No such platform maintenance.")) from None
 

@@ -9,6 +9,7 @@ from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 
 from ucfleet.core.errors import NotFound
+from ucfleet.core.ids import lookup_id
 from ucfleet.notifications.models import Notification
 
 
@@ -21,7 +22,7 @@ def notifications_visible_to(admin: Any) -> QuerySet[Notification]:
 
 def get_notification_for(admin: Any, pk: Any) -> Notification:
     try:
-        return notifications_visible_to(admin).get(pk=int(pk))
+        return notifications_visible_to(admin).get(pk=lookup_id(pk))
     except (Notification.DoesNotExist, TypeError, ValueError):
         raise NotFound(_("No such e-mail.")) from None
 

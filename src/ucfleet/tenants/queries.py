@@ -13,14 +13,15 @@ from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from ucfleet.core.errors import NotFound
+from ucfleet.core.ids import parse_id
 from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
 
 
 def _pk(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound(_("Not found.")) from None
+    pk = parse_id(value)
+    if pk is None:
+        raise NotFound(_("Not found."))
+    return pk
 
 
 def partners_visible_to(admin: Any) -> QuerySet[Partner]:

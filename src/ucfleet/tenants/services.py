@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.errors import Forbidden, Invalid
+from ucfleet.core.ids import parse_id
 from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
 from ucfleet.tenants.queries import get_partner_for, get_tenant_for
 from ucfleet.versions.queries import get_version_for
@@ -62,7 +63,8 @@ def _scale_unit(ref: Any) -> ScaleUnit | None:
         return None
     if isinstance(ref, ScaleUnit):
         return ref
-    unit = ScaleUnit.objects.filter(pk=int(ref)).first() if str(ref).isdecimal() else None
+    pk = parse_id(ref)
+    unit = ScaleUnit.objects.filter(pk=pk).first() if pk is not None else None
     if unit is None:
         raise Invalid.field("scale_unit", _("No such scale unit."))
     return unit

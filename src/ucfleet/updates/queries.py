@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from ucfleet.core.errors import NotFound
+from ucfleet.core.ids import lookup_id
 from ucfleet.updates.choices import OPEN_STATUSES
 from ucfleet.updates.models import UpdateTask
 
@@ -27,7 +28,7 @@ def open_tasks_visible_to(admin: Any) -> QuerySet[UpdateTask]:
 
 def get_task_for(admin: Any, pk: Any) -> UpdateTask:
     try:
-        return tasks_visible_to(admin).get(pk=int(pk))
+        return tasks_visible_to(admin).get(pk=lookup_id(pk))
     except (UpdateTask.DoesNotExist, TypeError, ValueError):
         raise NotFound(_("No such update task.")) from None
 

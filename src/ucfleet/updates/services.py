@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from ucfleet.audit.services import Change, record, record_many
 from ucfleet.core.cas import bulk_compare_and_set, compare_and_set
 from ucfleet.core.errors import Conflict, Forbidden, Invalid, NotFound
+from ucfleet.core.ids import lookup_id
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance import queries as maintenance
 from ucfleet.maintenance.services import get_maintenance, require_platform_admin
@@ -239,7 +240,7 @@ def _raise_refusal(reason: str) -> None:
 def _visible_tasks(admin: Any, task_ids: Iterable[Any]) -> list[UpdateTask]:
     """The tasks with these ids, all visible to `admin`, or NotFound (R1: one foreign id
     fails the whole request, without saying which)."""
-    ids = sorted({int(i) for i in task_ids})
+    ids = sorted({lookup_id(i) for i in task_ids})
     tasks: list[UpdateTask] = []
     for offset in range(0, len(ids), BATCH):
         tasks += tasks_visible_to(admin).filter(pk__in=ids[offset : offset + BATCH])

@@ -8,6 +8,7 @@ from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 
 from ucfleet.core.errors import NotFound
+from ucfleet.core.ids import parse_id
 from ucfleet.versions.models import SoftwareVersion
 
 
@@ -31,8 +32,8 @@ def versions_with_tenant_counts(admin: Any) -> QuerySet[SoftwareVersion]:
 
 def _find(versions: QuerySet[SoftwareVersion], ref: Any) -> SoftwareVersion:
     match = versions.filter(name=ref).first() if isinstance(ref, str) else None
-    if match is None and not isinstance(ref, bool) and str(ref).isdigit():
-        match = versions.filter(pk=int(ref)).first()
+    if match is None and (pk := parse_id(ref)) is not None:
+        match = versions.filter(pk=pk).first()
     if match is None:
         raise NotFound(_("No such software version."))
     return match

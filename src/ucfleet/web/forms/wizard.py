@@ -10,12 +10,12 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ucfleet.core.ids import parse_id
 from ucfleet.tenants.queries import partners_visible_to, tenants_visible_to
 from ucfleet.updates.choices import TaskType, Timing
 from ucfleet.updates.planning import ScheduleRequest
 from ucfleet.versions.queries import versions_visible_to
 from ucfleet.web.forms.fields import ServerDateTimeField, choice_field
-from ucfleet.web.forms.ids import parse_id
 
 
 class IdListField(forms.Field):

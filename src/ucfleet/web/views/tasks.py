@@ -16,12 +16,12 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from ucfleet.core.errors import DomainError, Invalid
+from ucfleet.core.ids import parse_ids
 from ucfleet.tenants.queries import partners_visible_to
 from ucfleet.updates import services
 from ucfleet.updates.choices import OPEN_STATUSES
 from ucfleet.updates.queries import get_task_for, tasks_visible_to, with_list_relations
 from ucfleet.web.forms.fields import ServerDateTimeField
-from ucfleet.web.forms.ids import parse_ids
 from ucfleet.web.views.common import (
     add_domain_error,
     paginate,

@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from ucfleet.core.errors import DomainError, NotFound
+from ucfleet.core.ids import parse_id, parse_ids
 from ucfleet.maintenance.queries import next_task_window
 from ucfleet.tenants.queries import (
     get_partner_for,
@@ -27,7 +28,6 @@ from ucfleet.updates import services
 from ucfleet.updates.choices import SkipReason, TaskType
 from ucfleet.versions.ordering import is_valid_version_name
 from ucfleet.versions.queries import get_version_for
-from ucfleet.web.forms.ids import parse_id, parse_ids
 from ucfleet.web.forms.wizard import UpdateWizardForm
 from ucfleet.web.views.common import add_domain_error, redirect_htmx_aware, render_area
 
