@@ -18,12 +18,11 @@ from ucfleet.api.fields import UtcDateTimeField
 from ucfleet.api.params import validated_query
 from ucfleet.api.v1.serializers.audit import ChangeLogEntrySerializer, ChangeLogFilterSerializer
 from ucfleet.api.v1.views.base import ApiViewSet
+from ucfleet.audit.csv import spreadsheet_safe_cell
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.audit.queries import change_log_visible_to
 
 CSV_COLUMNS = ["id", "at", "actor", "action", "object_type", "object_id", "field", "old", "new"]
-# A spreadsheet would run a cell that starts like a formula; such cells get a leading quote.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class CsvRenderer(renderers.BaseRenderer):
@@ -44,11 +43,6 @@ class _Echo:
         return value
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def csv_rows(entries: QuerySet[ChangeLogEntry]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     at = UtcDateTimeField()
@@ -57,7 +51,7 @@ def csv_rows(entries: QuerySet[ChangeLogEntry]) -> Iterator[str]:
         "id", "at", "actor_name", "action", "object_type", "object_id", "field", "old", "new"
     )
     for row in rows.iterator(chunk_size=2000):
-        yield writer.writerow([row[0], at.to_representation(row[1]), *(_cell(v) for v in row[2:])])
+        yield writer.writerow([row[0], at.to_representation(row[1]), *(spreadsheet_safe_cell(v) for v in row[2:])])
 
 
 def filter_entries(entries: QuerySet[ChangeLogEntry], filters: dict[str, Any]) -> QuerySet:
