@@ -51,7 +51,9 @@ def csv_rows(entries: QuerySet[ChangeLogEntry]) -> Iterator[str]:
         "id", "at", "actor_name", "action", "object_type", "object_id", "field", "old", "new"
     )
     for row in rows.iterator(chunk_size=2000):
-        yield writer.writerow([row[0], at.to_representation(row[1]), *(spreadsheet_safe_cell(v) for v in row[2:])])
+        yield writer.writerow(
+            [row[0], at.to_representation(row[1]), *(spreadsheet_safe_cell(v) for v in row[2:])]
+        )
 
 
 def filter_entries(entries: QuerySet[ChangeLogEntry], filters: dict[str, Any]) -> QuerySet:
