@@ -19,10 +19,12 @@ from tests.notifications.helpers import (
     task,
     tenant,
 )
+from ucfleet.notifications.models import Notification
 from ucfleet.notifications.services import (
     notify_task_failed,
     notify_tasks_cancelled,
     notify_tasks_created,
+    notify_tasks_failed,
     notify_tasks_rescheduled,
 )
 from ucfleet.updates.choices import Status, TaskType, Timing
@@ -371,25 +373,30 @@ def test_moving_a_task_back_and_forth_tells_each_move(smtp, world):
 FAILED = {
     "en": (
         "Update of UC Tenant alpha-one failed",
-        [
-            "the update task of the UC Tenant alpha-one (alpha-one.uc.example) of Alpha Telecom "
-            "has failed.",
-            "Reason: start window missed\n",
-            "Software version: 14.9 to 14.10\n",
-            f"Planned start: {START_TEXT}\n",
-            f"Failed at: {LATEST_TEXT}\n",
-        ],
+        "Hello,\n\n"
+        "an update task for UC Tenants of Alpha Telecom has failed.\n\n"
+        f"- alpha-one (alpha-one.uc.example): Update from 14.9 to 14.10, planned for {START_TEXT}\n"
+        "  Reason: start window missed\n"
+        f"  Failed at: {LATEST_TEXT}\n\n"
+        "An administrator can retry the task under Platform | UC Tenant Tasks | Update.\n\n"
+        "All times are server time (Europe/Berlin).\n\n"
+        "--\n"
+        "ucfleet, the update service of your UC platform. This message was sent automatically.\n",
     ),
     "de": (
         "Update des UC-Tenants beta-eins fehlgeschlagen",
-        [
-            "die Update-Aufgabe des UC-Tenants beta-eins (beta-eins.uc.example) von Beta Networks "
-            "ist fehlgeschlagen.",
-            "Grund: start window missed\n",
-            "Softwareversion: 14.9 auf 14.10\n",
-            f"Geplanter Start: {START_TEXT}\n",
-            f"Fehlgeschlagen am: {LATEST_TEXT}\n",
-        ],
+        "Guten Tag,\n\n"
+        "für UC-Tenants von Beta Networks ist eine Update-Aufgabe fehlgeschlagen.\n\n"
+        "- beta-eins (beta-eins.uc.example): Update von 14.9 auf 14.10, geplant für "
+        f"{START_TEXT}\n"
+        "  Grund: start window missed\n"
+        f"  Fehlgeschlagen am: {LATEST_TEXT}\n\n"
+        "Ein Administrator kann die Aufgabe unter Plattform | UC-Tenant-Aufgaben | Update "
+        "erneut ausführen.\n\n"
+        "Alle Zeiten sind Serverzeit (Europe/Berlin).\n\n"
+        "--\n"
+        "ucfleet, der Update-Dienst Ihrer UC-Plattform. Diese Nachricht wurde automatisch "
+        "versendet.\n",
     ),
 }
 
@@ -407,11 +414,81 @@ def test_failed_task_tells_partner_admins_the_reason(smtp, world, language):
     in_transaction(notify_task_failed, failed.pk)
 
     assert deliver() == len(side["admins"])  # told whatever the task's Send E-mail flag
-    subject, lines = FAILED[language]
     mail = partner_mails(smtp, side)
+    assert (mail.subject, mail.body) == FAILED[language]
+
+
+FAILED_DIGEST = {
+    "en": (
+        "Update failed for 3 UC Tenants of Alpha Telecom",
+        "3 update tasks for UC Tenants of Alpha Telecom have failed.\n\n"
+        f"- alpha-one (alpha-one.uc.example): Update from 14.9 to 14.10, planned for {START_TEXT}\n"
+        "  Reason: start window missed\n"
+        f"  Failed at: {LATEST_TEXT}\n"
+        "- alpha-three (alpha-three.uc.example): Update from 14.9 to 14.10, planned for "
+        f"{START_TEXT}\n"
+        "  Reason: step 2 of 3 failed: timeout\n"
+        f"  Failed at: {LATEST_TEXT}\n"
+        "- alpha-two (alpha-two.uc.example): Update from 14.9 to 14.10, planned for "
+        f"{START_TEXT}\n"
+        "  Reason: interrupted: worker lost\n"
+        f"  Failed at: {LATEST_TEXT}\n\n"
+        "An administrator can retry the tasks under Platform | UC Tenant Tasks | Update.\n",
+    ),
+    "de": (
+        "Update fehlgeschlagen für 3 UC-Tenants von Beta Networks",
+        "für UC-Tenants von Beta Networks sind 3 Update-Aufgaben fehlgeschlagen.\n\n"
+        "- beta-drei (beta-drei.uc.example): Update von 14.9 auf 14.10, geplant für "
+        f"{START_TEXT}\n"
+        "  Grund: step 2 of 3 failed: timeout\n"
+        f"  Fehlgeschlagen am: {LATEST_TEXT}\n"
+        "- beta-eins (beta-eins.uc.example): Update von 14.9 auf 14.10, geplant für "
+        f"{START_TEXT}\n"
+        "  Grund: start window missed\n"
+        f"  Fehlgeschlagen am: {LATEST_TEXT}\n"
+        "- beta-zwei (beta-zwei.uc.example): Update von 14.9 auf 14.10, geplant für "
+        f"{START_TEXT}\n"
+        "  Grund: interrupted: worker lost\n"
+        f"  Fehlgeschlagen am: {LATEST_TEXT}\n\n"
+        "Ein Administrator kann die Aufgaben unter Plattform | UC-Tenant-Aufgaben | Update "
+        "erneut ausführen.\n",
+    ),
+}
+REASONS = ["start window missed", "interrupted: worker lost", "step 2 of 3 failed: timeout"]
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_tasks_failed_together_give_one_digest_per_partner_admin(smtp, world, language, versions):
+    names = {"en": ["alpha-two", "alpha-three"], "de": ["beta-zwei", "beta-drei"]}
+    failed = {side: [] for side in ("en", "de")}
+    for side in ("en", "de"):
+        tenants = [
+            world[side]["tenant"],
+            *(
+                tenant(world[side]["partner"], versions["current"], n, language=side)
+                for n in names[side]
+            ),
+        ]
+        for t, reason in zip(tenants, REASONS, strict=True):
+            failed[side].append(
+                task(t, world["new"], status=Status.FAILED, failure_reason=reason, finished=LATEST)
+            )
+
+    # One event for both partners: each partner's administrators hear of its own tasks only.
+    in_transaction(notify_tasks_failed, [t.pk for side in failed.values() for t in side])
+
+    assert deliver() == len(world["en"]["admins"]) + len(world["de"]["admins"])
+    mail = partner_mails(smtp, world[language])
+    subject, lines = FAILED_DIGEST[language]
     assert mail.subject == subject
-    for line in lines:
-        assert line in mail.body
+    assert lines in mail.body
+    notification = Notification.objects.get(recipients=[world[language]["admins"][0]])
+    assert sorted(notification.tasks.values_list("pk", flat=True)) == sorted(
+        t.pk for t in failed[language]
+    )
+    # The same event reported again queues nothing new.
+    in_transaction(notify_tasks_failed, [t.pk for side in failed.values() for t in side])
+    assert deliver() == 0
 
 
 def test_inactive_and_addressless_admins_and_other_partners_get_nothing(smtp, world, partner_a):

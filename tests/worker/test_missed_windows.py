@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.worker.conftest import ago
@@ -13,7 +15,8 @@ from ucfleet.maintenance.queries import next_task_window
 from ucfleet.notifications.choices import Kind
 from ucfleet.notifications.models import Notification
 from ucfleet.updates.choices import Status, Timing
-from ucfleet.updates.execution import START_WINDOW_MISSED
+from ucfleet.updates.execution import START_WINDOW_MISSED, handle_missed_windows
+from ucfleet.updates.models import UpdateTask
 
 DAILY_0100_FOR_4H = maintenance_services.SlotInput(
     weekdays=list(range(7)), start=time(1, 0), duration_minutes=240
@@ -122,3 +125,60 @@ def test_a_task_missed_during_a_platform_maintenance_moves_past_it(
     assert task.status == Status.PLANNED
     assert task.earliest_start > first.start
     assert task.earliest_start == next_task_window(timezone.now()).start
+
+
+def _miss(make_tasks, n):
+    """`n` tasks that missed their start, in three groups whatever `n` is: custom-time tasks
+    (they fail) and window tasks of two past windows (they move)."""
+    per_window = n // 3
+    failing = make_tasks(
+        n - 2 * per_window,
+        timing=Timing.CUSTOM,
+        earliest_start=ago(hours=3),
+        latest_start=ago(hours=1),
+    )
+    moving = [
+        *make_tasks(
+            per_window,
+            timing=Timing.MAINTENANCE_WINDOW,
+            earliest_start=ago(hours=5),
+            latest_start=ago(hours=2),
+            notify_partner=True,
+            notify_customer=True,
+        ),
+        *make_tasks(
+            per_window,
+            timing=Timing.MAINTENANCE_WINDOW,
+            earliest_start=ago(days=1, hours=5),
+            latest_start=ago(days=1, hours=2),
+        ),
+    ]
+    return sorted(t.pk for t in failing), sorted(t.pk for t in moving)
+
+
+def _queries_to_handle(make_tasks, n):
+    failing, moving = _miss(make_tasks, n)
+    with CaptureQueriesContext(connection) as queries:
+        result = handle_missed_windows()
+    assert (sorted(result.failed), sorted(result.moved)) == (failing, moving)
+    return len(queries)
+
+
+def test_missed_windows_cost_the_same_queries_for_5_or_40_tasks(
+    db, make_tasks, platform_admin, partner_admin, advanced_partner_admin
+):
+    # (At most 99 change-log rows per sweep here: Django inserts them into SQLite in
+    # statements of 99 rows, the only part that grows, by one query per 99 tasks.)
+    _daily_window(platform_admin)
+    _queries_to_handle(make_tasks, 3)  # warm-up: caches filled by a first sweep
+    few = _queries_to_handle(make_tasks, 5)
+    many = _queries_to_handle(make_tasks, 40)
+    assert few == many
+    # Each failure and each move was written and told: one digest per partner
+    # administrator per sweep, not one e-mail per task.
+    failed = UpdateTask.objects.filter(failure_reason=START_WINDOW_MISSED)
+    assert failed.count() == 1 + 3 + 14
+    failed_mails = Notification.objects.filter(kind=Kind.FAILED_PARTNER)
+    assert sorted(m.tasks.count() for m in failed_mails) == [1, 1, 3, 3, 14, 14]
+    assert ChangeLogEntry.objects.filter(action="fail").count() == 18
+    assert ChangeLogEntry.objects.filter(action="reschedule").count() == 2 * (1 + 1 + 13)

@@ -6,14 +6,21 @@ import subprocess
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.notifications.choices import Kind
 from ucfleet.notifications.models import Notification
 from ucfleet.updates.choices import AttemptOutcome, Status
-from ucfleet.updates.execution import WORKER_LOST, claim_due_tasks, complete_task
-from ucfleet.updates.models import UpdateTask
+from ucfleet.updates.execution import (
+    WORKER_LOST,
+    claim_due_tasks,
+    complete_task,
+    save_attempt_log,
+)
+from ucfleet.updates.models import TaskAttempt, UpdateTask
 from ucfleet.worker import registry
 from ucfleet.worker.models import Worker, WorkerStatus
 from ucfleet.worker.recovery import recover_lost_workers
@@ -52,8 +59,9 @@ def test_tasks_of_a_worker_without_heartbeat_fail_as_interrupted(
         assert "worker lost: no heartbeat for more than 30 s" in attempt.log
         assert task.tenant.__class__.objects.get(pk=task.tenant_id).version == versions["current"]
         assert ChangeLogEntry.objects.filter(action="fail", object_id=str(task.pk)).exists()
-    # The partner is told, once per task.
-    assert Notification.objects.filter(kind=Kind.FAILED_PARTNER).count() == 2
+    # The partner's administrator is told once, of both tasks.
+    mail = Notification.objects.get(kind=Kind.FAILED_PARTNER)
+    assert sorted(mail.tasks.values_list("pk", flat=True)) == lost_ids
 
 
 def test_a_worker_within_its_ttl_keeps_its_tasks(db, make_tasks):
@@ -161,3 +169,35 @@ def test_a_failed_task_can_be_retried_and_the_worker_executes_the_retry(
     assert retry.retry_of_id == task.pk and retry.status == Status.EXECUTED
     assert task.status == Status.FAILED  # the failed attempt stays on record
     assert retry.tenant.__class__.objects.get(pk=retry.tenant_id).version == versions["new"]
+
+
+def _queries_to_recover(make_tasks, worker_name, n):
+    make_tasks(n)
+    _silent_worker(worker_name, silent_for=TTL + 1)
+    taken = claim_due_tasks(worker_name=worker_name, limit=n)
+    assert len(taken) == n
+    save_attempt_log(attempt_id=taken[0].attempt_id, log_text=f"{worker_name}: step 1")
+    with CaptureQueriesContext(connection) as queries:
+        failed = recover_lost_workers(ttl_seconds=TTL)
+    assert sorted(failed) == sorted(c.task_id for c in taken)
+    # The note follows the steps logged so far, on a line of its own.
+    logs = dict(
+        TaskAttempt.objects.filter(pk__in=[c.attempt_id for c in taken]).values_list("pk", "log")
+    )
+    first = logs.pop(taken[0].attempt_id)
+    assert first.startswith(f"{worker_name}: step 1\n") and first.endswith(" s")
+    assert all(log.endswith("no heartbeat for more than 30 s") for log in logs.values())
+    assert all("\n" not in log for log in logs.values())
+    return len(queries)
+
+
+def test_recovering_2_or_6_lost_tasks_costs_the_same_queries(
+    db, make_tasks, ucfleet_settings, partner_admin
+):
+    _queries_to_recover(make_tasks, "warm-up", 1)
+    assert _queries_to_recover(make_tasks, "few", 2) == _queries_to_recover(make_tasks, "many", 6)
+    # One digest per partner administrator per recovery, listing that recovery's tasks.
+    mails = Notification.objects.filter(kind=Kind.FAILED_PARTNER)
+    assert sorted(m.tasks.count() for m in mails) == [1, 2, 6]
+    logs = TaskAttempt.objects.filter(outcome=AttemptOutcome.INTERRUPTED)
+    assert logs.count() == 9 and all("worker lost" in a.log for a in logs)

@@ -4,7 +4,7 @@ transaction that causes the e-mail (R15–R17), plus the platform administrator'
 Who is told:
 - partner e-mails go to the partner's administrators (active, with an e-mail address), one
   e-mail per administrator per event listing every task of that partner (a digest), in the
-  partner's language;
+  partner's language; failures too (every task failed in one event, with its reason);
 - customer e-mails go to the tenant's notification address, one per task, in the tenant's
   language, for tasks created with *Send e-mail (customer)*.
 
@@ -46,7 +46,12 @@ from ucfleet.updates.models import UpdateTask
 
 # Ids per `IN (…)` list: below SQLite's smallest variable limit.
 _ID_CHUNK = 900
-DIGEST_KINDS = {Kind.CREATED_PARTNER, Kind.CANCELLED_PARTNER, Kind.RESCHEDULED_PARTNER}
+DIGEST_KINDS = {
+    Kind.CREATED_PARTNER,
+    Kind.CANCELLED_PARTNER,
+    Kind.RESCHEDULED_PARTNER,
+    Kind.FAILED_PARTNER,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +186,7 @@ def _partner_mails(
         by_partner[f.partner_id].append(f)
     contacts = _partner_contacts(by_partner)
     old_starts = old_starts or {}
-    # Digests list their tasks one entry each; a failure e-mail is about one task.
+    # Digests list their tasks one entry each.
     lines = BulkRenderer(f"{kind}-task") if kind in DIGEST_KINDS else None
     for partner_id, items in by_partner.items():
         partner = contacts[partner_id]
@@ -329,20 +334,25 @@ def notify_tasks_rescheduled(old_starts: dict[int, datetime], *, notify_partner:
         )
 
 
-def notify_task_failed(task_id: int) -> None:
-    """A task failed: the partner's administrators are told, with the reason (R16).
+def notify_tasks_failed(task_ids: Iterable[int]) -> None:
+    """Tasks failed in one event (a worker's failure, a sweep of missed start windows, a
+    recovery from lost workers): each partner's administrators get one digest listing that
+    partner's tasks, each with its reason (R16).
 
-    Whatever the task's Send E-mail flag: a failure needs someone to act on it.
+    Whatever the tasks' Send E-mail flag: a failure needs someone to act on it. A task
+    fails at most once, so the event's key derives from the task ids (stable if the same
+    event is reported twice).
     """
-    facts = _facts_of([task_id])
+    facts = _facts_of(task_ids, extra=Q(status=TaskStatus.FAILED))
     if not facts:
         return
     with transaction.atomic(savepoint=False):
-        enqueue(
-            _partner_mails(
-                Kind.FAILED_PARTNER, facts, tz=server_zone(), event=f"task-{facts[0].id}"
-            )
-        )
+        enqueue(_partner_mails(Kind.FAILED_PARTNER, facts, tz=server_zone(), event=None))
+
+
+def notify_task_failed(task_id: int) -> None:
+    """One task failed: see `notify_tasks_failed`."""
+    notify_tasks_failed([task_id])
 
 
 def retry_notification(admin: Any, pk: Any) -> Notification:

@@ -23,10 +23,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, F, Q, QuerySet, TextField, Value, When
+from django.db.models.functions import Concat
 
 from ucfleet.audit.services import Change, record_many
-from ucfleet.core.cas import compare_and_set
+from ucfleet.core.cas import CHUNK, bulk_compare_and_set, compare_and_set
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance.queries import get_window, next_task_window, running_maintenance
 from ucfleet.notifications import services as notify
@@ -429,56 +430,82 @@ def save_attempt_log(*, attempt_id: int, log_text: str) -> None:
 def fail_interrupted_tasks(*, alive_workers: QuerySet | list[str], note: str) -> list[int]:
     """In-progress tasks whose holder is not among `alive_workers` (names: a list or a
     subquery) become failed "interrupted: worker lost"; their open attempts are closed with
-    `note`. Returns the ids this call failed."""
-    failed: list[int] = []
+    `note`. Returns the ids this call failed.
+
+    Bulk: one compare-and-set per lost holder, one update of the attempts, one digest per
+    partner administrator (the queries do not grow with the number of tasks)."""
     orphans = UpdateTask.objects.filter(status=Status.IN_PROGRESS).exclude(
         claimed_by__in=alive_workers
     )
     if not orphans.exists():  # the common case, answered without a write transaction
         return []
     with transaction.atomic():
-        rows = list(
-            UpdateTask.objects.filter(status=Status.IN_PROGRESS)
-            .exclude(claimed_by__in=alive_workers)
-            .values("pk", "partner_id", "claimed_by")
-        )
+        rows = list(orphans.order_by("id").values("pk", "partner_id", "claimed_by"))
         at = utcnow()
+        by_holder: dict[str, list[int]] = defaultdict(list)
         for row in rows:
-            if compare_and_set(
-                UpdateTask,
-                row["pk"],
-                expected={"status": Status.IN_PROGRESS, "claimed_by": row["claimed_by"]},
-                changes={"status": Status.FAILED, "finished": at, "failure_reason": WORKER_LOST},
-            ):
-                failed.append(row["pk"])
+            by_holder[row["claimed_by"]].append(row["pk"])
+        done: set[int] = set()
+        for holder, pks in by_holder.items():
+            done.update(
+                bulk_compare_and_set(
+                    UpdateTask,
+                    pks,
+                    expected={"status": Status.IN_PROGRESS, "claimed_by": holder},
+                    changes={
+                        "status": Status.FAILED,
+                        "finished": at,
+                        "failure_reason": WORKER_LOST,
+                    },
+                )
+            )
+        failed = [row["pk"] for row in rows if row["pk"] in done]
         if not failed:
             return []
-        for attempt in TaskAttempt.objects.filter(
-            task_id__in=failed, outcome=AttemptOutcome.RUNNING
-        ):
-            attempt.log = (attempt.log + "\n" if attempt.log else "") + note
-            attempt.outcome, attempt.finished = AttemptOutcome.INTERRUPTED, at
-            attempt.save(update_fields=["log", "outcome", "finished"])
-        by_pk = {row["pk"]: row for row in rows}
+        _interrupt_attempts(failed, note=note, at=at)
         record_many(
             None,
             [
-                _change(by_pk[pk], "fail", "status", Status.IN_PROGRESS, f"failed: {WORKER_LOST}")
-                for pk in failed
+                _change(row, "fail", "status", Status.IN_PROGRESS, f"failed: {WORKER_LOST}")
+                for row in rows
+                if row["pk"] in done
             ],
         )
-        for pk in failed:
-            notify.notify_task_failed(pk)
+        notify.notify_tasks_failed(failed)
     return failed
+
+
+def _interrupt_attempts(task_ids: list[int], *, note: str, at: datetime) -> None:
+    """Close the running attempts of `task_ids` as interrupted, `note` appended to each log."""
+    appended = Case(
+        When(log="", then=Value(note)),
+        default=Concat(F("log"), Value("\n" + note), output_field=TextField()),
+        output_field=TextField(),
+    )
+    for offset in range(0, len(task_ids), CHUNK):
+        TaskAttempt.objects.filter(
+            task_id__in=task_ids[offset : offset + CHUNK], outcome=AttemptOutcome.RUNNING
+        ).update(log=appended, outcome=AttemptOutcome.INTERRUPTED, finished=at)
 
 
 # --- missed start windows (R12) ------------------------------------------------------------------
 
+# Tasks one sweep handles. A sweep is one event: its failures reach each partner
+# administrator as one digest, so the bound is generous; it only caps the memory and the
+# length of the write transaction when a platform-wide request misses its window at once.
+MISSED_BATCH = 20_000
 
-def handle_missed_windows(*, at: datetime | None = None, batch: int = 500) -> MissedWindows:
+
+def handle_missed_windows(
+    *, at: datetime | None = None, batch: int = MISSED_BATCH
+) -> MissedWindows:
     """Planned tasks whose latest start has passed: a maintenance-window task moves to the next
     window occurrence (its recipients are told the new date); any other fails with
-    "start window missed" (the partner is told)."""
+    "start window missed" (the partner is told).
+
+    Bulk: one compare-and-set for all failures and one per old window of the moved tasks,
+    the change log in one go and the e-mails once per sweep (a digest per partner
+    administrator), so the queries do not grow with the number of tasks."""
     at = at or utcnow()
     result = MissedWindows()
     missed = list(
@@ -494,47 +521,66 @@ def handle_missed_windows(*, at: datetime | None = None, batch: int = 500) -> Mi
         occurrence = None
         if any(t["timing"] == Timing.MAINTENANCE_WINDOW for t in missed):
             occurrence = next_task_window(at)
-            expected_task = timedelta(minutes=get_window().expected_task_minutes)
-        moved_from: dict[bool, dict[int, datetime]] = defaultdict(dict)
-        changes: list[Change] = []
+        by_old_window: dict[tuple[datetime, datetime | None], list[int]] = defaultdict(list)
+        failing: list[int] = []
         for task in missed:
-            unchanged = {
-                "status": Status.PLANNED,
-                "earliest_start": task["earliest_start"],
-                "latest_start": task["latest_start"],
-            }
             if task["timing"] == Timing.MAINTENANCE_WINDOW and occurrence is not None:
-                new_start = occurrence.start
-                if compare_and_set(
-                    UpdateTask,
-                    task["pk"],
-                    expected=unchanged,
-                    changes={
-                        "earliest_start": new_start,
-                        "latest_start": occurrence.latest_start(expected_task),
-                    },
-                ):
-                    result.moved.append(task["pk"])
-                    moved_from[task["notify_partner"]][task["pk"]] = task["earliest_start"]
-                    changes.append(
-                        _change(
-                            task,
-                            "reschedule",
-                            "earliest_start",
-                            task["earliest_start"].isoformat(),
-                            new_start.isoformat(),
-                        )
+                by_old_window[(task["earliest_start"], task["latest_start"])].append(task["pk"])
+            else:
+                failing.append(task["pk"])
+
+        moved: set[int] = set()
+        if occurrence is not None:
+            expected_task = timedelta(minutes=get_window().expected_task_minutes)
+            new_window = {
+                "earliest_start": occurrence.start,
+                "latest_start": occurrence.latest_start(expected_task),
+            }
+            for (earliest, latest), pks in by_old_window.items():
+                moved.update(
+                    bulk_compare_and_set(
+                        UpdateTask,
+                        pks,
+                        expected={
+                            "status": Status.PLANNED,
+                            "earliest_start": earliest,
+                            "latest_start": latest,
+                        },
+                        changes=new_window,
                     )
-            elif compare_and_set(
+                )
+        # Still planned and still past its latest start: a task the portal moved or deleted
+        # meanwhile is left as it now is.
+        failed = set(
+            bulk_compare_and_set(
                 UpdateTask,
-                task["pk"],
-                expected=unchanged,
+                failing,
+                expected={"status": Status.PLANNED, "latest_start__lt": at},
                 changes={
                     "status": Status.FAILED,
                     "finished": at,
                     "failure_reason": START_WINDOW_MISSED,
                 },
-            ):
+            )
+        )
+
+        new_start = occurrence.start.isoformat() if occurrence is not None else None
+        moved_from: dict[bool, dict[int, datetime]] = defaultdict(dict)
+        changes: list[Change] = []
+        for task in missed:
+            if task["pk"] in moved:
+                result.moved.append(task["pk"])
+                moved_from[task["notify_partner"]][task["pk"]] = task["earliest_start"]
+                changes.append(
+                    _change(
+                        task,
+                        "reschedule",
+                        "earliest_start",
+                        task["earliest_start"].isoformat(),
+                        new_start,
+                    )
+                )
+            elif task["pk"] in failed:
                 result.failed.append(task["pk"])
                 changes.append(
                     _change(
@@ -544,8 +590,8 @@ def handle_missed_windows(*, at: datetime | None = None, batch: int = 500) -> Mi
         record_many(None, changes)
         for notify_partner, old_starts in moved_from.items():
             notify.notify_tasks_rescheduled(old_starts, notify_partner=notify_partner)
-        for pk in result.failed:
-            notify.notify_task_failed(pk)
+        if result.failed:
+            notify.notify_tasks_failed(result.failed)
     return result
 
 
