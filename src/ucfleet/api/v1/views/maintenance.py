@@ -3,6 +3,7 @@ write (maintenance.services refuses the others with 403)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -18,10 +19,12 @@ from ucfleet.api.v1.serializers.maintenance import (
 )
 from ucfleet.api.v1.serializers.tasks import RefusalSerializer, TaskSerializer
 from ucfleet.api.v1.views.base import ApiView, ApiViewSet
+from ucfleet.core.cas import CHUNK
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance import services
 from ucfleet.maintenance.models import PlatformMaintenance
 from ucfleet.maintenance.queries import get_window, upcoming_occurrences
+from ucfleet.updates.models import UpdateTask
 from ucfleet.updates.queries import tasks_visible_to, with_list_relations
 
 
@@ -67,6 +70,21 @@ BulkAnswer = inline_serializer(
         "refused": RefusalSerializer(many=True),
     },
 )
+
+
+def tasks_in_answer(admin: Any, task_ids: Sequence[int]) -> list[UpdateTask]:
+    """The tasks `task_ids` as the caller's task list shows them, in its order.
+
+    Read in chunks: the service has already committed, and one `IN (…)` list of every id
+    (33,000 conflicting tasks) would pass SQLite's bound-variable limit and turn a done
+    change into a 500."""
+    visible = with_list_relations(tasks_visible_to(admin, include_archived=True))
+    ids = list(task_ids)
+    tasks: list[UpdateTask] = []
+    for offset in range(0, len(ids), CHUNK):
+        tasks += visible.filter(pk__in=ids[offset : offset + CHUNK])
+    tasks.sort(key=lambda task: (task.earliest_start, task.pk))
+    return tasks
 
 
 class PlatformMaintenanceViewSet(ApiViewSet):
@@ -131,13 +149,10 @@ class PlatformMaintenanceViewSet(ApiViewSet):
         result = resolve_conflicts(
             self.admin, maintenance_id, action=serializer.validated_data["action"]
         )
-        tasks = with_list_relations(
-            tasks_visible_to(self.admin, include_archived=True).filter(pk__in=result.done)
-        ).order_by("earliest_start", "id")
         return Response(
             {
                 "action": serializer.validated_data["action"],
-                "tasks": TaskSerializer(tasks, many=True).data,
+                "tasks": TaskSerializer(tasks_in_answer(self.admin, result.done), many=True).data,
                 "refused": [{"id": r.task_id, "reason": r.reason} for r in result.refused],
             }
         )
