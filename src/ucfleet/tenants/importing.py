@@ -22,25 +22,18 @@ from ucfleet.accounts.choices import Language
 from ucfleet.audit.services import Change, record_many
 from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
 from ucfleet.tenants.queries import partners_visible_to, tenants_visible_to
+from ucfleet.tenants.services import EDITABLE_FIELDS
 from ucfleet.versions.models import SoftwareVersion
 
 REQUIRED_COLUMNS = ("name", "domain", "partner")
+# The service's editable fields, plus what is fixed at creation and the generated id.
 EXPORT_COLUMNS = (
     "name",
     "domain",
     "partner",
     "language",
     "version",
-    "description",
-    "customer_id",
-    "notification_email",
-    "is_active",
-    "auto_update_allowed",
-    "is_productive",
-    "is_nfr",
-    "is_test",
-    "test_until",
-    "scale_unit",
+    *(name for name in EDITABLE_FIELDS if name not in ("name", "domain")),
     "instance_id",
 )
 # instance_id is generated here, never imported: it is exported for reference only.
