@@ -75,10 +75,11 @@ class SimulatorProcess:
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 status, payload = response.status, response.read()
-                content_type = response.headers.get("Content-Type", "")
+                self.last_headers = dict(response.headers)
         except urllib.error.HTTPError as exc:
             status, payload = exc.code, exc.read()
-            content_type = exc.headers.get("Content-Type", "")
+            self.last_headers = dict(exc.headers)
+        content_type = self.last_headers.get("Content-Type", "")
         assert content_type.startswith("application/json"), (status, content_type, payload)
         return status, json.loads(payload)
 

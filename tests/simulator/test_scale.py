@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.simulator.process import running_simulator
@@ -43,7 +44,12 @@ def test_a_thousand_concurrent_operations_run_to_completion_on_few_threads():
 
                 # Shorter steps apply to the running operations too: they all end now.
                 sim.call("PUT", "/settings", {"step_seconds": 0.5})
-                finished = list(pool.map(sim.wait, operation_ids))
+                deadline = time.monotonic() + 120  # one bound for all, not 20 s each
+
+                def wait(operation_id: str) -> dict:
+                    return sim.wait(operation_id, timeout=max(0.0, deadline - time.monotonic()))
+
+                finished = list(pool.map(wait, operation_ids))
         finally:
             sampling.set()
             sampler.join(timeout=5)

@@ -21,6 +21,7 @@ def test_a_step_starts_as_a_running_operation_and_is_polled_to_its_result(sim, i
     status, started = sim.call("POST", f"/tenants/{instance}/steps/pre_check", body)
     assert status == 202
     assert started == {"operation_id": started["operation_id"], "status": "running"}
+    assert sim.last_headers["Location"] == f"/operations/{started['operation_id']}"
 
     operation = sim.wait(started["operation_id"])
     assert operation["operation_id"] == started["operation_id"]
