@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields
 from typing import Any
 
 from django.db import transaction
@@ -16,7 +17,8 @@ from ucfleet.updates.choices import Status
 from ucfleet.updates.models import UpdateTask
 from ucfleet.updates.planning import BATCH
 from ucfleet.updates.queries import get_task_for
-from ucfleet.updates.services.refusals import raise_refusal, refusal_reason, visible_tasks
+from ucfleet.updates.rules import TaskAction, refusal
+from ucfleet.updates.services.refusals import raise_refusal, visible_tasks
 from ucfleet.updates.services.results import BulkResult, Refusal
 
 
@@ -33,35 +35,49 @@ def delete_tasks(admin: Any, tasks: QuerySet[UpdateTask] | Iterable[Any]) -> Bul
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class _TaskRow:
+    """What deleting reads of a task (the fields `rules.refusal` asks, and the change log's)."""
+
+    pk: int
+    status: str
+    is_forced: bool
+    partner_id: int
+
+
+_ROW_FIELDS = [f.name for f in fields(_TaskRow)]
+
+
 def _row_batches(
     admin: Any, tasks: QuerySet[UpdateTask] | Iterable[Any]
-) -> Iterator[list[tuple[int, str, bool, int]]]:
+) -> Iterator[list[_TaskRow]]:
     if isinstance(tasks, QuerySet):
-        rows = tasks.order_by("pk").values_list("pk", "status", "is_forced", "partner_id")
+        rows = tasks.order_by("pk").values(*_ROW_FIELDS)
         # Keyset batches: deleting changes the rows a status filter matches, so an offset
         # would skip some.
         last_pk = 0
-        while batch := list(rows.filter(pk__gt=last_pk)[:BATCH]):
+        while batch := [_TaskRow(**row) for row in rows.filter(pk__gt=last_pk)[:BATCH]]:
             yield batch
-            last_pk = batch[-1][0]
+            last_pk = batch[-1].pk
         return
-    loaded = [(t.pk, t.status, t.is_forced, t.partner_id) for t in visible_tasks(admin, tasks)]
+    loaded = [
+        _TaskRow(t.pk, t.status, t.is_forced, t.partner_id) for t in visible_tasks(admin, tasks)
+    ]
     for offset in range(0, len(loaded), BATCH):
         yield loaded[offset : offset + BATCH]
 
 
-def _delete_batch(admin: Any, rows: list[tuple[int, str, bool, int]], result: BulkResult) -> None:
+def _delete_batch(admin: Any, rows: list[_TaskRow], result: BulkResult) -> None:
     planned, failed, partner_of = [], [], {}
-    for pk, status, is_forced, partner_id in rows:
-        partner_of[pk] = partner_id
-        if is_forced and not admin.is_platform_admin:  # R7: planned or failed alike
-            result.refused.append(Refusal(pk, "forced"))
-        elif status == Status.PLANNED:
-            planned.append(pk)
-        elif status == Status.FAILED:
-            failed.append(pk)
+    for row in rows:
+        partner_of[row.pk] = row.partner_id
+        reason = refusal(admin, row, TaskAction.DELETE)
+        if reason:
+            result.refused.append(Refusal(row.pk, reason))
+        elif row.status == Status.PLANNED:
+            planned.append(row.pk)
         else:
-            result.refused.append(Refusal(pk, "not_planned"))
+            failed.append(row.pk)
     finished = utcnow()
     cancelled = bulk_compare_and_set(
         UpdateTask,
@@ -113,7 +129,7 @@ def _delete_batch(admin: Any, rows: list[tuple[int, str, bool, int]], result: Bu
 
 def delete_task(admin: Any, task_id: Any) -> None:
     task = get_task_for(admin, task_id)
-    reason = refusal_reason(admin, task, verb="delete")
+    reason = refusal(admin, task, TaskAction.DELETE)
     if reason:
         raise_refusal(reason)
     result = delete_tasks(admin, [task.pk])

@@ -1,4 +1,5 @@
-"""Whether an administrator may change a task (R7, R9), and the refusals' texts."""
+"""The refusals' texts and errors, and loading a selection of tasks. Whether a task may be
+changed is decided by `updates.rules.refusal`."""
 
 from __future__ import annotations
 
@@ -9,24 +10,14 @@ from django.utils.translation import gettext as _
 
 from ucfleet.core.errors import Conflict, Forbidden, NotFound
 from ucfleet.core.ids import lookup_id
-from ucfleet.updates.choices import Status
 from ucfleet.updates.models import UpdateTask
 from ucfleet.updates.planning import BATCH
 from ucfleet.updates.queries import tasks_visible_to
 
-
-def refusal_reason(admin: Any, task: UpdateTask, *, verb: str) -> str | None:
-    """Why `admin` may not postpone/delete this task (R9), or None."""
-    if task.is_forced and not admin.is_platform_admin:
-        return "forced"
-    if task.status != Status.PLANNED and not (verb == "delete" and task.status == Status.FAILED):
-        return "not_planned"
-    return None
-
-
 REFUSAL_TEXT = {
     "forced": lambda: _("Forced tasks can only be changed by platform administrators."),
     "not_planned": lambda: _("Only planned tasks can be changed."),
+    "not_failed": lambda: _("Only failed tasks can be retried."),
     "changed": lambda: _("The task changed in the meantime."),
 }
 

@@ -16,7 +16,8 @@ from ucfleet.updates.choices import Status, Timing
 from ucfleet.updates.models import UpdateTask
 from ucfleet.updates.planning import custom_period, refuse_if_in_maintenance
 from ucfleet.updates.queries import get_task_for
-from ucfleet.updates.services.refusals import raise_refusal, refusal_reason, visible_tasks
+from ucfleet.updates.rules import TaskAction, refusal
+from ucfleet.updates.services.refusals import raise_refusal, visible_tasks
 from ucfleet.updates.services.results import BulkResult, Refusal
 
 
@@ -31,7 +32,7 @@ def reschedule_tasks(
         tasks = visible_tasks(admin, task_ids)
         movable = []
         for task in tasks:
-            reason = refusal_reason(admin, task, verb="postpone")
+            reason = refusal(admin, task, TaskAction.POSTPONE)
             if reason:
                 result.refused.append(Refusal(task.pk, reason))
             else:
@@ -97,7 +98,7 @@ def reschedule_task(
 ) -> UpdateTask:
     """Postpone one task; raises NotFound / Forbidden / Conflict / Invalid."""
     task = get_task_for(admin, task_id)
-    reason = refusal_reason(admin, task, verb="postpone")
+    reason = refusal(admin, task, TaskAction.POSTPONE)
     if reason:
         raise_refusal(reason)
     result = reschedule_tasks(admin, [task.pk], start=start, notify_partner=notify_partner)

@@ -9,23 +9,23 @@ from django.utils.translation import gettext as _
 
 from ucfleet.audit.services import Change, record
 from ucfleet.core.cas import compare_and_set
-from ucfleet.core.errors import Conflict, Forbidden
+from ucfleet.core.errors import Conflict
 from ucfleet.updates.choices import Status, Timing
 from ucfleet.updates.models import UpdateTask
 from ucfleet.updates.planning import ScheduleRequest
 from ucfleet.updates.queries import get_task_for
+from ucfleet.updates.rules import TaskAction, refusal
 from ucfleet.updates.services.creating import schedule_updates
-from ucfleet.updates.services.refusals import REFUSAL_TEXT
+from ucfleet.updates.services.refusals import raise_refusal
 
 
 def retry_task(admin: Any, task_id: Any) -> UpdateTask:
     """A failed task gets a new planned, immediate task with the same options (R14), under
     every scheduling rule; the failed one leaves the list."""
     task = get_task_for(admin, task_id)
-    if task.status != Status.FAILED:
-        raise Conflict(_("Only failed tasks can be retried."), code="not_failed")
-    if task.is_forced and not admin.is_platform_admin:
-        raise Forbidden(REFUSAL_TEXT["forced"]())
+    reason = refusal(admin, task, TaskAction.RETRY)
+    if reason:
+        raise_refusal(reason)
     with transaction.atomic():
         # Compare-and-set first: of two racing retries of one task, only one goes on.
         if not compare_and_set(
