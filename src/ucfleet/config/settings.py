@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from ucfleet.config.env import env_bool, env_float, env_int, env_list, env_path, env_str
+from ucfleet.config.env import (
+    ConfigError,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("UCFLEET_DATA_DIR", Path.cwd() / "var")
@@ -113,7 +122,11 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    # At least 12 characters for platform profiles, 10 for partner profiles.
+    {"NAME": "ucfleet.accounts.password_validation.ProfileMinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
@@ -125,6 +138,18 @@ AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("UCFLEET_LOGIN_THROTTLING", True)
+# Behind a reverse proxy every request comes from the proxy's address: name the proxies
+# (addresses or networks) whose X-Forwarded-For is believed, so that each client has its own
+# address. Nobody else's header is read (accounts/throttling.py; docs/security.md).
+UCFLEET_TRUSTED_PROXIES = env_list("UCFLEET_TRUSTED_PROXIES", [])
+for _proxy in UCFLEET_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ConfigError(f"UCFLEET_TRUSTED_PROXIES: {_proxy!r} is no address or network") from _exc
+AXES_CLIENT_IP_CALLABLE = "ucfleet.accounts.throttling.client_address"
+# Every failure is kept: the per-account (across addresses) and per-address limits count them.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -147,7 +172,7 @@ WHITENOISE_USE_FINDERS = True
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "ucfleet.api.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -204,6 +229,12 @@ UCFLEET: dict[str, Any] = {
     "OUTBOX_CLAIM_TIMEOUT_SECONDS": env_float("UCFLEET_OUTBOX_CLAIM_TIMEOUT", 300.0),
     # Change-log retention (days).
     "CHANGE_LOG_DAYS": env_int("UCFLEET_CHANGE_LOG_DAYS", 90, minimum=1),
+    # API tokens expire this many days after they were issued.
+    "TOKEN_DAYS": env_int("UCFLEET_TOKEN_DAYS", 90, minimum=1),
+    # Login throttling beyond axes' account+address lock (accounts/throttling.py).
+    "LOGIN_ACCOUNT_FAILURE_LIMIT": env_int("UCFLEET_LOGIN_ACCOUNT_FAILURE_LIMIT", 10, minimum=1),
+    "LOGIN_ACCOUNT_COOLOFF_SECONDS": env_float("UCFLEET_LOGIN_ACCOUNT_COOLOFF", 60.0, minimum=1),
+    "LOGIN_ADDRESS_FAILURE_LIMIT": env_int("UCFLEET_LOGIN_ADDRESS_FAILURE_LIMIT", 30, minimum=1),
 }
 
 # --- E-mail (the outbox's transport) ------------------------------------------------------
