@@ -63,6 +63,8 @@ def create_administrator(
         raise Forbidden(_("You may not manage administrators."))
     if profile not in Profile.values:
         raise Invalid.field("profile", _("Unknown profile."))
+    if actor is not None and not may_manage(actor, profile, actor.partner_id):
+        raise Forbidden(_("You may not manage administrators of this profile."))
     if profile in PLATFORM_PROFILES and partner not in (None, ""):
         raise Invalid.field("partner", _("Platform administrators belong to no partner."))
     if profile in PARTNER_PROFILES and partner in (None, ""):
