@@ -7,6 +7,7 @@ import hashlib
 import importlib
 import io
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -125,5 +126,5 @@ def test_cli_token_create_shows_the_key_once_and_stores_its_hash(partner_admin):
 def test_cli_token_command_uses_the_accounts_tokens():
     import ucfleet.accounts.management.commands.token as command
 
-    source = open(command.__file__).read()
+    source = Path(command.__file__).read_text()
     assert "ucfleet.api" not in source and "ucfleet.accounts.tokens" in source
