@@ -24,7 +24,18 @@ DATA_DIR = env_path("UCFLEET_DATA_DIR", Path.cwd() / "var")
 
 DEBUG = env_bool("UCFLEET_DEBUG", False)
 # The embedded default key is for the demo only; production sets UCFLEET_SECRET_KEY.
-SECRET_KEY = env_str("UCFLEET_SECRET_KEY", "ucfleet-demo-insecure-key-change-me-in-production")
+DEMO_SECRET_KEY = "ucfleet-demo-insecure-key-change-me-in-production"
+SECRET_KEY = env_str("UCFLEET_SECRET_KEY", DEMO_SECRET_KEY)
+# Production mode (docs/security.md): UCFLEET_ENV=production, or HTTPS switched on. Then
+# ucfleet refuses to start with the demo key (anyone could forge sessions) or with DEBUG.
+PRODUCTION = env_str("UCFLEET_ENV", "demo") == "production" or env_bool("UCFLEET_HTTPS", False)
+if PRODUCTION and SECRET_KEY in ("", DEMO_SECRET_KEY):
+    raise ConfigError(
+        "Production mode needs its own UCFLEET_SECRET_KEY (50 random characters or more); "
+        "the built-in demo key is public."
+    )
+if PRODUCTION and DEBUG:
+    raise ConfigError("UCFLEET_DEBUG must be off in production mode (UCFLEET_ENV=production).")
 ALLOWED_HOSTS = env_list("UCFLEET_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("UCFLEET_CSRF_TRUSTED_ORIGINS", [])
 
@@ -41,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "csp",
     "ucfleet.core",
     "ucfleet.accounts",
     "ucfleet.tenants",
@@ -56,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -150,6 +163,37 @@ for _proxy in UCFLEET_TRUSTED_PROXIES:
 AXES_CLIENT_IP_CALLABLE = "ucfleet.accounts.throttling.client_address"
 # Every failure is kept: the per-account (across addresses) and per-address limits count them.
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+
+# --- HTTPS and browser security (docs/security.md) ---------------------------------------
+# UCFLEET_HTTPS=1 when the portal is reached over HTTPS (directly or through a proxy that
+# terminates TLS): cookies only over HTTPS, HSTS, and plain HTTP redirected to HTTPS.
+HTTPS = env_bool("UCFLEET_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env_int("UCFLEET_HSTS_SECONDS", 31536000, minimum=0) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env_bool("UCFLEET_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = HTTPS and env_bool("UCFLEET_HSTS_PRELOAD", True)
+SECURE_SSL_REDIRECT = HTTPS and env_bool("UCFLEET_SSL_REDIRECT", True)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips a client's own):
+# without it Django sees plain HTTP and would redirect for ever.
+if env_bool("UCFLEET_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"
+# django-csp 4: the portal's scripts are static files (htmx, portal.js): no inline script.
+# Inline style attributes stay allowed (they cannot run code).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "en"
