@@ -28,14 +28,13 @@ class ProfileMinimumLengthValidator:
         minimum = self._minimum(user)
         if len(password) < minimum:
             raise ValidationError(
+                # Django's own wording, so Django's catalogues translate it.
                 ngettext(
-                    "This password is too short. It must contain at least %(min_length)d "
-                    "character.",
-                    "This password is too short. It must contain at least %(min_length)d "
-                    "characters.",
+                    "This password is too short. It must contain at least %d character.",
+                    "This password is too short. It must contain at least %d characters.",
                     minimum,
                 )
-                % {"min_length": minimum},
+                % minimum,
                 code="password_too_short",
                 params={"min_length": minimum},
             )
