@@ -47,7 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # its table only: accounts 0003 hashed its plaintext keys
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
