@@ -126,3 +126,20 @@ def test_the_api_login_is_throttled_per_account_with_retry_after(platform_admin)
     )
     assert answer.status_code == 429 and answer.json()["code"] == "locked_out"
     assert 0 < int(answer["Retry-After"]) <= 60
+
+
+def test_an_api_login_clears_the_accounts_failure_count(platform_admin):
+    for n in range(9):
+        login(platform_admin.username, "wrong", remote=f"198.51.100.{n}")
+    answer = Client().post(
+        f"{BASE}/auth/token/",
+        {"username": platform_admin.username, "password": PASSWORD},
+        content_type="application/json",
+        REMOTE_ADDR="198.51.100.100",
+    )
+    assert answer.status_code == 200
+    platform_admin.refresh_from_db()
+    assert platform_admin.last_login is not None
+    for n in range(9):
+        login(platform_admin.username, "wrong", remote=f"198.51.100.{n + 20}")
+    assert login(platform_admin.username, PASSWORD, remote="198.51.100.200") == 302

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -70,6 +71,9 @@ class TokenView(APIView):
             raise ValidationError(_("Unable to log in with provided credentials."))
         refuse_partner_during_maintenance(admin, request)
         issued = issue_token(admin)
+        # A login like the portal's: django-axes records the success (which clears the
+        # account's failure count) and Django updates last_login.
+        user_logged_in.send(sender=admin.__class__, request=request, user=admin)
         return Response({"token": issued.key, "expires_at": issued.token.expires_at})
 
 
