@@ -1,0 +1,43 @@
+"""The login page stays compact with several long maintenance announcements: the form and
+its button stay on a laptop screen (issue 9)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from ucfleet.maintenance.models import PlatformMaintenance
+from ucfleet.maintenance.services import MAX_MESSAGE
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_three_long_announcements_leave_the_login_button_on_screen(
+    page, live_server, screenshot
+):
+    for day in (1, 2, 3):
+        start = timezone.now() + timedelta(days=day)
+        words = f"Maintenance {day}: core network upgrade, expect short interruptions. "
+        PlatformMaintenance.objects.create(
+            start=start,
+            end=start + timedelta(hours=4),
+            message_en=(words * MAX_MESSAGE)[:MAX_MESSAGE],
+        )
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}/login/")
+    expect(page.get_by_test_id("maintenance-announcement")).to_have_count(3)
+    button = page.locator("form[data-testid=login-form] button[type=submit]")
+    expect(button).to_be_in_viewport()
+    box = button.bounding_box()
+    assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 800
+    # Every announcement can still be read: the list and each message scroll.
+    last = page.get_by_test_id("maintenance-announcement").nth(2)
+    last.scroll_into_view_if_needed()
+    expect(last).to_be_in_viewport()
+    expect(last).to_contain_text("Maintenance 3")
+    page.evaluate("window.scrollTo(0, 0)")
+    expect(button).to_be_in_viewport()
+    screenshot("login-three-long-announcements")
