@@ -164,6 +164,16 @@ ROWS = [
     Row("POST", "/notifications/{failed_notification}/retry/", 200, 403, 403),
     Row("GET", "/change-log/", 200, 200, None),
     Row("GET", "/change-log/?format=csv", 200, 200, None),
+    # A foreign partner or tenant as a list filter is not found, not an empty list (issue 9).
+    Row("GET", "/update-tasks/?partner={partner}", 200, 200),
+    Row("GET", "/update-tasks/?tenant={tenant}", 200, 200),
+    Row(
+        "POST",
+        "/update-tasks/delete/",
+        200,
+        200,
+        body=lambda o: {"all": True, "partner": o["partner"]},
+    ),
 ]
 
 

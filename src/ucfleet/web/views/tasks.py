@@ -270,7 +270,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
 
 def _filter_errors_text(form: TaskFilterForm) -> str:
     problems = "; ".join(
-        f"{form.fields[name].label}: {text}" if name in form.fields else text
+        f"{form.fields[name].label}: {text}" if name in form.fields else str(text)
         for name, texts in form.errors.items()
         for text in texts
     )
