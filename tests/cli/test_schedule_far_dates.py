@@ -61,3 +61,14 @@ def test_the_ucfleet_command_exits_non_zero_without_a_traceback(
     assert out_of_range_message() in err
     assert "Traceback" not in err
     assert not UpdateTask.objects.exists()
+
+
+def test_import_tenants_refuses_a_far_test_end_date(run, partner_a, versions, scale_unit, tmp_path):
+    from tests.cli.test_import_tenants import row, write
+    from ucfleet.tenants.models import Tenant
+
+    path = write(tmp_path / "t.csv", [row(1, is_test="true", test_until="9999-12-31")])
+    result = run("import_tenants", path)
+    assert result.code == 1
+    assert f"line 2: test_until: {out_of_range_message()}" in result.err, result.err
+    assert not Tenant.objects.exists()
