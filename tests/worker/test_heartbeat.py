@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from tests.factories import PartnerFactory, TenantFactory, UpdateTaskFactory, VersionFactory
@@ -26,6 +28,8 @@ from ucfleet.updates.choices import Status
 from ucfleet.updates.execution import WORKER_LOST
 from ucfleet.updates.models import UpdateTask
 from ucfleet.worker.models import Worker, WorkerStatus
+from ucfleet.worker.recovery import fail_tasks_of_gone_workers
+from ucfleet.worker.runner import WorkerLoop, WorkerSettings
 
 
 def _due_tasks(partner, n: int) -> None:
@@ -185,3 +189,44 @@ def test_a_ttl_shorter_than_three_heartbeats_is_refused_at_start(tmp_path):
     assert code != 0
     assert "UCFLEET_WORKER_TTL (5 s) must be at least 3 heartbeats long" in output
     assert "UCFLEET_WORKER_HEARTBEAT is 2 s" in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_declared_lost_while_alive_registers_again_and_drops_its_late_result(
+    make_tasks, ucfleet_settings
+):
+    ucfleet_settings(SIMULATED_SECONDS=3.0, WORKER_HEARTBEAT_SECONDS=0.2)
+    [task] = make_tasks(1)
+    loop = WorkerLoop(WorkerSettings.from_settings(name="paused", concurrency=1))
+    summaries = []
+
+    def run() -> None:
+        try:
+            summaries.append(loop.run())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert wait_until(
+            lambda: UpdateTask.objects.filter(pk=task.pk, status=Status.IN_PROGRESS).exists(),
+            timeout=30,
+        )
+        # Another worker declared it lost (as after a pause longer than the TTL) and failed
+        # the task it held.
+        Worker.objects.filter(name="paused").update(status=WorkerStatus.LOST)
+        fail_tasks_of_gone_workers(note="declared lost by another worker")
+        # The heartbeat thread notices on its next beat and registers the worker again.
+        assert wait_until(
+            lambda: Worker.objects.filter(name="paused", status=WorkerStatus.ALIVE).exists(),
+            timeout=30,
+        )
+    finally:
+        loop.request_stop()
+        thread.join(60)
+    [summary] = summaries
+    assert summary.discarded == [task.pk] and summary.executed == []
+    task.refresh_from_db()
+    assert (task.status, task.failure_reason) == (Status.FAILED, WORKER_LOST)
+    assert Worker.objects.get(name="paused").status == WorkerStatus.STOPPED
