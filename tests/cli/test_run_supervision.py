@@ -119,6 +119,7 @@ def ucfleet_run(tmp_path):
             cwd=tmp_path,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as in a terminal
         )
     try:
         yield process, data, f"http://127.0.0.1:{port}/login/", log_path
@@ -175,6 +176,28 @@ def test_a_killed_worker_is_restarted_and_the_portal_keeps_answering(ucfleet_run
     assert f"worker-1 (pid {new_worker}) exited with code 0" in log  # stopped gracefully
     assert not (data / "ucfleet-run.json").exists()
     assert worker_row(data, "worker-1") == (new_worker, "stopped")
+
+
+def test_ctrl_c_stops_every_child_once_and_gracefully(ucfleet_run):
+    process, data, url, log_path = ucfleet_run
+    up = wait_until(
+        lambda: {"worker-1", "portal"} <= set(children(data)) and answers(url),
+        timeout=120,
+        every=0.2,
+    )
+    assert up, log_path.read_text()
+    worker, portal = children(data)["worker-1"], children(data)["portal"]
+    assert wait_until(lambda: worker_row(data, "worker-1") == (worker, "alive"), timeout=30)
+
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl+C in the terminal does
+    assert process.wait(timeout=60) == 0, log_path.read_text()
+    log = log_path.read_text()
+    assert "received SIGINT: stopping every process" in log
+    # One signal each: a worker that got Ctrl+C and then SIGTERM would die of the second.
+    assert f"worker-1 (pid {worker}) exited with code 0" in log
+    assert f"portal (pid {portal}) exited with code 0" in log
+    assert worker_row(data, "worker-1") == (worker, "stopped")
+    assert is_gone(worker) and is_gone(portal)
 
 
 def worker_row(data: Path, name: str) -> tuple[int, str] | None:
