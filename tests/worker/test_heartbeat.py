@@ -149,6 +149,13 @@ def _busy_worker_under_a_slow_relay(
     logs = "\n".join(p.read_text() for p in sorted(tmp_path.glob("*.log")))
     assert ended, logs
     assert codes == [0, 0], logs
+    beats = Worker.objects.get(name="busy")
+    print(
+        f"{len(relay.messages)} e-mails relayed at {relay_seconds:g} s each while {tasks} tasks "
+        f"ran {task_seconds:g} s (TTL {ttl:g} s); "
+        f"{UpdateTask.objects.filter(failure_reason=WORKER_LOST).count()} failed as lost; "
+        f"busy worker {beats.status}"
+    )
     return relay, logs
 
 
