@@ -264,11 +264,12 @@ UCFLEET: dict[str, Any] = {
     "WORKER_TTL_SECONDS": env_float("UCFLEET_WORKER_TTL", 30.0),
     "WORKER_POLL_SECONDS": env_float("UCFLEET_WORKER_POLL", 1.0),
     "WORKER_CONCURRENCY": env_int("UCFLEET_WORKER_CONCURRENCY", 4, minimum=1),
-    # R17: the outbox retries a failed delivery with exponential back-off, then gives up
-    # (the message stays visible as failed and can be sent again by a platform admin).
-    "OUTBOX_MAX_ATTEMPTS": env_int("UCFLEET_OUTBOX_MAX_ATTEMPTS", 10, minimum=1),
-    "OUTBOX_BACKOFF_SECONDS": env_float("UCFLEET_OUTBOX_BACKOFF", 30.0),
-    "OUTBOX_BACKOFF_MAX_SECONDS": env_float("UCFLEET_OUTBOX_BACKOFF_MAX", 3600.0),
+    # R17: the outbox retries a transient failure (4xx, no connection) with capped
+    # exponential back-off for at least OUTBOX_RETRY_HOURS, then gives up; a permanent 5xx
+    # fails at once (the message stays visible as failed; a platform admin can send it again).
+    "OUTBOX_RETRY_HOURS": env_float("UCFLEET_OUTBOX_RETRY_HOURS", 24.0),
+    "OUTBOX_BACKOFF_SECONDS": env_float("UCFLEET_OUTBOX_BACKOFF", 30.0, minimum=0.001),
+    "OUTBOX_BACKOFF_MAX_SECONDS": env_float("UCFLEET_OUTBOX_BACKOFF_MAX", 900.0, minimum=0.001),
     # A sender that claimed a message and went silent this long is presumed dead.
     "OUTBOX_CLAIM_TIMEOUT_SECONDS": env_float("UCFLEET_OUTBOX_CLAIM_TIMEOUT", 300.0),
     # Change-log retention (days).
