@@ -163,3 +163,20 @@ def test_a_bad_simulator_url_stops_run_before_anything_starts(tmp_path):
     assert done.returncode == 1
     assert "UCFLEET_SIMULATOR_URL must look like" in done.stderr
     assert not (tmp_path / "db.sqlite3").exists()
+
+
+def test_a_taken_simulator_port_stops_run_before_anything_starts(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        url = f"http://127.0.0.1:{taken.getsockname()[1]}/"
+        done = subprocess.run(
+            [*COMMAND, "run", "--port", str(free_port()), "--no-demo"],
+            env=run_env(tmp_path, UCFLEET_SIMULATOR_URL=url),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1
+    assert f"cannot start the UC provisioning simulator at {url}" in done.stderr
+    assert not (tmp_path / "db.sqlite3").exists()
