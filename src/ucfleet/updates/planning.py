@@ -39,6 +39,8 @@ class ScheduleRequest:
     tenant_ids: list[int] | None = None
     partner_id: int | None = None
     all_tenants: bool = False
+    # tenant_ids include whole partners (updates.selection): no single-tenant rule applies.
+    includes_partners: bool = False
     start: datetime | None = None
     task_type: str = TaskType.UPDATE
     forced: bool = False
@@ -234,7 +236,11 @@ def plan_updates(
     target = get_target_version(request.target_version)
     earliest, latest = task_period(request.timing, request.start, now=moment)
     selection = _selected_tenants(admin, request)
-    is_single = request.tenant_ids is not None and len(set(request.tenant_ids)) == 1
+    is_single = (
+        request.tenant_ids is not None
+        and len(set(request.tenant_ids)) == 1
+        and not request.includes_partners
+    )
     open_tenants = {
         tenant_id
         for tenants in selection
