@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from ucfleet.accounts.actors import SYSTEM
 from ucfleet.accounts.choices import Profile
 from ucfleet.accounts.models import Administrator
 from ucfleet.accounts.services import create_administrator
@@ -37,7 +38,7 @@ def has_data() -> bool:
 @transaction.atomic
 def seed_demo() -> list[Credential]:
     root = create_administrator(
-        None,
+        SYSTEM,
         username="platform",
         password=DEMO_PASSWORD,
         profile=Profile.PLATFORM_ADVANCED,
@@ -46,7 +47,7 @@ def seed_demo() -> list[Credential]:
         last_name="Platform",
     )
     create_administrator(
-        None,
+        SYSTEM,
         username="operator",
         password=DEMO_PASSWORD,
         profile=Profile.PLATFORM,
@@ -92,7 +93,7 @@ def seed_demo() -> list[Credential]:
         partner = create_partner(root, name=name, language=language)
         for suffix, profile in [("admin", Profile.PARTNER_ADVANCED), ("ops", Profile.PARTNER)]:
             create_administrator(
-                root if profile == Profile.PARTNER else None,
+                root if profile == Profile.PARTNER else SYSTEM,
                 username=f"{slug}-{suffix}",
                 password=DEMO_PASSWORD,
                 profile=profile,

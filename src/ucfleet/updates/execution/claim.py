@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 
+from ucfleet.accounts.actors import SYSTEM
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance.queries import running_maintenance
@@ -191,7 +192,7 @@ def claim_due_tasks(*, worker_name: str, limit: int) -> list[Claim]:
             )
             attempt_ids = [by_task[row[0]] for row in chosen]
         record_many(
-            None,
+            SYSTEM,
             [
                 Change(
                     "start",

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Case, F, QuerySet, TextField, Value, When
 from django.db.models.functions import Concat
 
+from ucfleet.accounts.actors import SYSTEM
 from ucfleet.audit.services import record_many
 from ucfleet.core.cas import CHUNK, bulk_compare_and_set
 from ucfleet.core.timeutils import now as utcnow
@@ -55,7 +56,7 @@ def fail_interrupted_tasks(*, alive_workers: QuerySet | list[str], note: str) ->
             return []
         _interrupt_attempts(failed, note=note, at=at)
         record_many(
-            None,
+            SYSTEM,
             [
                 task_change(row, "fail", "status", Status.IN_PROGRESS, f"failed: {WORKER_LOST}")
                 for row in rows
