@@ -46,7 +46,10 @@ def test_a_partner_and_single_tenants_become_ids_that_include_a_partner(
 def test_a_foreign_partner_is_not_found(partner_admin, partner_a, partner_b):
     with pytest.raises(NotFound):
         select_tenants(
-            partner_admin, tenant_ids=[], partner_ids=[partner_a.pk, partner_b.pk], all_tenants=False
+            partner_admin,
+            tenant_ids=[],
+            partner_ids=[partner_a.pk, partner_b.pk],
+            all_tenants=False,
         )
 
 
