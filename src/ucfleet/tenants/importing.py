@@ -36,6 +36,12 @@ EXPORT_COLUMNS = (
     *(name for name in EDITABLE_FIELDS if name not in ("name", "domain")),
     "instance_id",
 )
+# Where an export column is read from, when not from the tenant's field of that name.
+_EXPORT_SOURCES = {
+    "partner": "partner__name",
+    "version": "version__name",
+    "scale_unit": "scale_unit__name",
+}
 # instance_id is generated here, never imported: it is exported for reference only.
 IMPORT_COLUMNS = frozenset(EXPORT_COLUMNS) - {"instance_id"}
 BOOLEAN_DEFAULTS = {
@@ -331,22 +337,7 @@ def export_rows(actor: Actor, *, partner: Any = None) -> Iterator[list[str]]:
         tenants = tenants.filter(partner_id=partner)
     yield list(EXPORT_COLUMNS)
     rows = tenants.order_by("name").values_list(
-        "name",
-        "domain",
-        "partner__name",
-        "language",
-        "version__name",
-        "description",
-        "customer_id",
-        "notification_email",
-        "is_active",
-        "auto_update_allowed",
-        "is_productive",
-        "is_nfr",
-        "is_test",
-        "test_until",
-        "scale_unit__name",
-        "instance_id",
+        *(_EXPORT_SOURCES.get(column, column) for column in EXPORT_COLUMNS)
     )
     for row in rows.iterator(chunk_size=2000):
         yield [_export_value(v) for v in row]

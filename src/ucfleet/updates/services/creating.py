@@ -31,27 +31,9 @@ def preview_updates(admin: Any, request: ScheduleRequest) -> SchedulePlan:
 
 # --- create --------------------------------------------------------------------------------
 
-_INSERT_COLUMNS = (
-    "tenant_id",
-    "partner_id",
-    "from_version_id",
-    "task_type",
-    "target_version_id",
-    "timing",
-    "earliest_start",
-    "latest_start",
-    "is_forced",
-    "redeploy",
-    "notify_partner",
-    "notify_customer",
-    "status",
-    "is_archived",
-    "scheduled_by_id",
-    "request_id",
-    "created",
-    "failure_reason",
-    "claimed_by",
-)
+# The columns that differ per task, read from PlannedTask's fields of the same names; every
+# other column is one of the request's constants, named by the dict `schedule_updates` passes.
+_PER_TENANT_COLUMNS = ("tenant_id", "partner_id", "from_version_id")
 
 
 def _insert_tasks(planned: list[PlannedTask], constants: dict[str, Any]) -> None:
@@ -67,16 +49,17 @@ def _insert_tasks(planned: list[PlannedTask], constants: dict[str, Any]) -> None
         name: fields[name].get_db_prep_save(value, connection) for name, value in constants.items()
     }
     table = connection.ops.quote_name(opts.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in _INSERT_COLUMNS)
-    marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
-    constant_values = tuple(prepared[c] for c in _INSERT_COLUMNS[3:])
+    names = (*_PER_TENANT_COLUMNS, *prepared)
+    columns = ", ".join(connection.ops.quote_name(fields[c].column) for c in names)
+    marks = ", ".join(["%s"] * len(names))
+    constant_values = tuple(prepared.values())
     sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
     with connection.cursor() as cursor:
         for offset in range(0, len(planned), BATCH):
             cursor.executemany(
                 sql,
                 [
-                    (p.tenant_id, p.partner_id, p.from_version_id, *constant_values)
+                    (*(getattr(p, c) for c in _PER_TENANT_COLUMNS), *constant_values)
                     for p in planned[offset : offset + BATCH]
                 ],
             )
