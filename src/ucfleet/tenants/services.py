@@ -49,7 +49,7 @@ def _full_clean(obj: Any) -> None:
         raise Invalid(_("Please correct the marked fields."), errors=exc.message_dict) from None
 
 
-def _resolve_references(admin: Any, fields: dict[str, Any]) -> dict[str, Any]:
+def _resolve_references(admin: Actor, fields: dict[str, Any]) -> dict[str, Any]:
     """Turn ids into objects the admin may use; a foreign id is "not found" (R1)."""
     resolved = dict(fields)
     if "partner" in resolved and not isinstance(resolved["partner"], Partner):
@@ -75,7 +75,7 @@ def _scale_unit(ref: Any) -> ScaleUnit | None:
     return unit
 
 
-def _check_placement(admin: Any, *, current: ScaleUnit | None, wanted: Any) -> None:
+def _check_placement(admin: Actor, *, current: ScaleUnit | None, wanted: Any) -> None:
     """Scale units are platform infrastructure: partners neither choose nor learn them."""
     if admin.is_platform_admin:
         return
@@ -225,7 +225,7 @@ def update_tenant(admin: Actor, pk: Any, **changes: Any) -> Tenant:
 
 
 def create_partner(
-    admin: Any, *, name: str, language: str = "en", is_active: bool = True
+    admin: Actor, *, name: str, language: str = "en", is_active: bool = True
 ) -> Partner:
     if not admin.is_platform_admin:
         raise Forbidden(_("Only platform administrators may create partners."))
@@ -240,7 +240,7 @@ def create_partner(
     return partner
 
 
-def update_partner(admin: Any, pk: Any, **changes: Any) -> Partner:
+def update_partner(admin: Actor, pk: Any, **changes: Any) -> Partner:
     """Rename a partner, change its language or (de)activate it (platform administrators)."""
     partner = get_partner_for(admin, pk)  # 404 before 403: foreign ids stay unconfirmed
     if not admin.is_platform_admin:
@@ -268,7 +268,7 @@ def update_partner(admin: Any, pk: Any, **changes: Any) -> Partner:
 
 
 def create_scale_unit(
-    admin: Any, *, name: str, location: str = "", max_concurrent_tasks: int = 10
+    admin: Actor, *, name: str, location: str = "", max_concurrent_tasks: int = 10
 ) -> ScaleUnit:
     if not admin.is_platform_admin:
         raise Forbidden(_("Only platform administrators may create scale units."))

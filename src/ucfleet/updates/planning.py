@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.core.errors import Forbidden, Invalid, NotFound
 from ucfleet.core.timeutils import format_server_time
 from ucfleet.core.timeutils import now as utcnow
@@ -108,7 +109,7 @@ class SchedulePlan:
     warnings: list[Notice]
 
 
-def _validate_options(admin: Any, request: ScheduleRequest) -> None:
+def _validate_options(admin: Actor, request: ScheduleRequest) -> None:
     if request.timing not in Timing.values:
         raise Invalid.field(
             "timing", _("Choose Immediately, Maintenance window (server time) or Custom time.")
@@ -185,7 +186,7 @@ def task_period(
     return earliest, latest
 
 
-def _selected_tenants(admin: Any, request: ScheduleRequest) -> list[QuerySet[Tenant]]:
+def _selected_tenants(admin: Actor, request: ScheduleRequest) -> list[QuerySet[Tenant]]:
     """The selection as querysets in ascending id order: one for a partner or the platform,
     one per chunk of ids for a selection (an IN list is kept below SQLite's variable limit)."""
     if request.tenant_ids is not None:
@@ -229,7 +230,7 @@ def _version_facts() -> dict[int, VersionFacts]:
 
 
 def plan_updates(
-    admin: Any, request: ScheduleRequest, *, now: datetime | None = None
+    admin: Actor, request: ScheduleRequest, *, now: datetime | None = None
 ) -> SchedulePlan:
     _validate_options(admin, request)
     moment = now or utcnow()
@@ -284,7 +285,7 @@ def plan_updates(
 def _skip_reason(
     row: TenantRow,
     *,
-    admin: Any,
+    admin: Actor,
     request: ScheduleRequest,
     is_single: bool,
     has_open_task: bool,

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.core.errors import NotFound
 from ucfleet.tenants.queries import partners_visible_to, tenants_visible_to
 
@@ -34,7 +35,7 @@ class Selection:
 
 
 def select_tenants(
-    admin: Any, *, tenant_ids: list[int], partner_ids: list[int], all_tenants: bool
+    admin: Actor, *, tenant_ids: list[int], partner_ids: list[int], all_tenants: bool
 ) -> Selection:
     """Single tenants plus every tenant of `partner_ids`, as the request planning expects.
 

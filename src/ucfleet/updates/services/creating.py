@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications import services as notify
@@ -24,7 +25,7 @@ from ucfleet.updates.planning import (
 from ucfleet.updates.services.results import ScheduleResult
 
 
-def preview_updates(admin: Any, request: ScheduleRequest) -> SchedulePlan:
+def preview_updates(admin: Actor, request: ScheduleRequest) -> SchedulePlan:
     """What `schedule_updates` would do now, per tenant; writes nothing."""
     return plan_updates(admin, request)
 
@@ -65,7 +66,7 @@ def _insert_tasks(planned: list[PlannedTask], constants: dict[str, Any]) -> None
             )
 
 
-def schedule_updates(admin: Any, request: ScheduleRequest) -> ScheduleResult:
+def schedule_updates(admin: Actor, request: ScheduleRequest) -> ScheduleResult:
     """Create one task per planned tenant (R2–R7), tell who asked to be told (R15)."""
     request_id = uuid.uuid4()
     with transaction.atomic():
@@ -113,7 +114,7 @@ def schedule_updates(admin: Any, request: ScheduleRequest) -> ScheduleResult:
 
 
 def _log_created(
-    admin: Any, plan: SchedulePlan, request_id: uuid.UUID, created_ids: set[int]
+    admin: Actor, plan: SchedulePlan, request_id: uuid.UUID, created_ids: set[int]
 ) -> None:
     """One change-log entry per partner and request: a platform-wide request stays readable."""
     per_partner: dict[int, int] = defaultdict(int)

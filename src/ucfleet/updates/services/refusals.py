@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.core.errors import Conflict, Forbidden, NotFound
 from ucfleet.core.ids import lookup_id
 from ucfleet.updates.models import UpdateTask
@@ -28,7 +29,7 @@ def raise_refusal(reason: str) -> None:
     raise Conflict(REFUSAL_TEXT[reason](), code=reason)
 
 
-def visible_tasks(admin: Any, task_ids: Iterable[Any]) -> list[UpdateTask]:
+def visible_tasks(admin: Actor, task_ids: Iterable[Any]) -> list[UpdateTask]:
     """The tasks with these ids, all visible to `admin`, or NotFound (R1: one foreign id
     fails the whole request, without saying which)."""
     ids = sorted({lookup_id(i) for i in task_ids})

@@ -38,7 +38,7 @@ from ucfleet.web.forms.maintenance import (
     empty_slot,
     slot_initial,
 )
-from ucfleet.web.views.common import add_domain_error, paginate, render_area
+from ucfleet.web.views.common import acting_admin, add_domain_error, paginate, render_area
 from ucfleet.web.views.tasks import refusal_text
 
 PREVIEW_COUNT = 8
@@ -162,7 +162,7 @@ def maintenance_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete the conflicting tasks (cancellation e-mails) or move them (reschedule e-mails)."""
     action = request.POST.get("action", "")
     try:
-        result = task_services.resolve_conflicts(request.user, pk, action=action)
+        result = task_services.resolve_conflicts(acting_admin(request), pk, action=action)
     except Invalid as error:
         for text in [t for msgs in error.errors.values() for t in msgs] or [error.message]:
             messages.error(request, text)

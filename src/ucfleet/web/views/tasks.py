@@ -23,6 +23,7 @@ from ucfleet.updates.choices import OPEN_STATUSES
 from ucfleet.updates.queries import get_task_for, tasks_visible_to, with_list_relations
 from ucfleet.web.forms.fields import ServerDateTimeField
 from ucfleet.web.views.common import (
+    acting_admin,
     add_domain_error,
     paginate,
     redirect_htmx_aware,
@@ -154,7 +155,7 @@ def postpone_task(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.reschedule_task(
-                request.user,
+                acting_admin(request),
                 task.pk,
                 start=form.cleaned_data["start"],
                 notify_partner=form.cleaned_data["notify_partner"],
@@ -178,7 +179,7 @@ def postpone_task(request: HttpRequest, pk: int) -> HttpResponse:
 def delete_task(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
     try:
-        services.delete_task(request.user, task.pk)
+        services.delete_task(acting_admin(request), task.pk)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -191,7 +192,7 @@ def delete_task(request: HttpRequest, pk: int) -> HttpResponse:
 def retry_task(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
     try:
-        services.retry_task(request.user, task.pk)
+        services.retry_task(acting_admin(request), task.pk)
     except DomainError as error:
         messages.error(request, error.message)
     else:
