@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make run         set up and run ucfleet on SQLite at http://127.0.0.1:8000 (demo data)"
 	@echo "make test        set up and run the whole test suite (SQLite, then PostgreSQL if reachable)"
-	@echo "make lint        ruff check, ruff format --check, mypy, migration drift"
+	@echo "make lint        ruff check, ruff format --check, mypy, import contracts, migration drift"
 	@echo "make schema      regenerate the committed OpenAPI document"
 	@echo "make bench       run the benchmarks in bench/"
 
@@ -32,6 +32,7 @@ lint: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 format: setup

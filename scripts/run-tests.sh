@@ -22,6 +22,7 @@ echo "== lint"
 $BIN/ruff check src tests bench || exit 1
 $BIN/ruff format --check src tests bench || exit 1
 $BIN/mypy || exit 1
+$BIN/lint-imports --no-cache || exit 1
 $BIN/python manage.py makemigrations --check --dry-run >/dev/null || {
   echo "!! models and migrations differ: run manage.py makemigrations -n <name>"; exit 1; }
 

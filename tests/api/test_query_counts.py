@@ -17,6 +17,7 @@ from tests.factories import (
     UpdateTaskFactory,
     VersionFactory,
 )
+from ucfleet.accounts.actors import SYSTEM
 from ucfleet.audit.services import Change, record_many
 from ucfleet.maintenance.models import PlatformMaintenance
 from ucfleet.notifications.models import Notification
@@ -95,7 +96,7 @@ def _add(kind: str, count: int, ctx: dict) -> None:
             notification.tasks.add(task)
     elif kind == "change-log":
         record_many(
-            None,
+            SYSTEM,
             [
                 Change("update", "tenant", i, "description", "", "x", partner_id=ctx["partner"].pk)
                 for i in range(count)

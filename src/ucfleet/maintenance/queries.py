@@ -46,6 +46,11 @@ def get_maintenance(pk: Any) -> PlatformMaintenance:
         raise NotFound(_("No such platform maintenance.")) from None
 
 
+def all_maintenances() -> QuerySet[PlatformMaintenance]:
+    """Every platform maintenance, past and future: every administrator sees them (R8)."""
+    return PlatformMaintenance.objects.all()
+
+
 def upcoming_maintenances(*, after: datetime | None = None) -> QuerySet[PlatformMaintenance]:
     """Maintenances not yet ended: the login page announces these (R8)."""
     return PlatformMaintenance.objects.filter(end__gt=after or utcnow()).order_by("start")

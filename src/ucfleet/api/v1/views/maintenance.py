@@ -23,7 +23,7 @@ from ucfleet.core.cas import CHUNK
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance import services
 from ucfleet.maintenance.models import PlatformMaintenance
-from ucfleet.maintenance.queries import get_window, upcoming_occurrences
+from ucfleet.maintenance.queries import all_maintenances, get_window, upcoming_occurrences
 from ucfleet.updates.models import UpdateTask
 from ucfleet.updates.queries import tasks_visible_to, with_list_relations
 
@@ -95,7 +95,7 @@ class PlatformMaintenanceViewSet(ApiViewSet):
         return {**super().get_serializer_context(), "now": utcnow()}
 
     def list(self, request: Request) -> Response:
-        return self.paged(PlatformMaintenance.objects.order_by("start", "id"))
+        return self.paged(all_maintenances().order_by("start", "id"))
 
     def retrieve(self, request: Request, pk: str) -> Response:
         return self.answer(services.get_maintenance(self.object_id()))
