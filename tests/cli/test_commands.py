@@ -264,3 +264,22 @@ def test_tasks_json_is_the_apis_task_object(run, a_tenants, platform_admin, vers
         answered.pop("actions")
         answered.pop("attempts")
         assert printed[task.pk] == answered
+
+
+@pytest.mark.parametrize("odd", ["²", "٣", "9" * 30])
+def test_an_odd_id_is_a_clear_not_found_in_every_command(run, a_tenants, odd):
+    """`str.isdigit()` accepts '²' (int() refuses it) and '٣' (int() reads 3): the commands
+    use core.ids' parser, so such a reference is simply not found."""
+    schedule = run(
+        "schedule", "--tenant", odd, "--timing", "immediate", "--target-version", "14.10", "--yes"
+    )
+    assert schedule.code == 1 and f"no such UC tenant: {odd}" in schedule.err
+    partner = run(
+        "schedule", "--partner", odd, "--timing", "immediate", "--target-version", "14.10"
+    )
+    assert partner.code == 1 and f"no such partner: {odd}" in partner.err
+    export = run("export_tenants", "--partner", odd)
+    assert export.code == 1 and f"no partner called {odd!r}" in export.err
+    tasks = run("tasks", "--tenant", odd)
+    assert tasks.code == 0 and "0 of 0 task(s)" in tasks.out
+    assert not UpdateTask.objects.exists()

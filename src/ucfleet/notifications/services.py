@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from ucfleet.accounts.models import Administrator
 from ucfleet.audit.services import Change, record
 from ucfleet.core.cas import compare_and_set
+from ucfleet.core.chunks import chunks
 from ucfleet.core.errors import Conflict, Forbidden
 from ucfleet.core.rows import rows_as
 from ucfleet.core.timeutils import now as utcnow
@@ -45,8 +46,6 @@ from ucfleet.updates.choices import Status as TaskStatus
 from ucfleet.updates.choices import TaskType, Timing
 from ucfleet.updates.models import UpdateTask
 
-# Ids per `IN (…)` list: below SQLite's smallest variable limit.
-_ID_CHUNK = 900
 DIGEST_KINDS = {
     Kind.CREATED_PARTNER,
     Kind.CANCELLED_PARTNER,
@@ -112,8 +111,8 @@ def _facts(tasks: QuerySet[UpdateTask]) -> list[TaskFacts]:
 def _facts_of(task_ids: Iterable[int], *, extra: Q | None = None) -> list[TaskFacts]:
     ids = sorted({int(pk) for pk in task_ids})
     facts: list[TaskFacts] = []
-    for offset in range(0, len(ids), _ID_CHUNK):
-        tasks = UpdateTask.objects.filter(pk__in=ids[offset : offset + _ID_CHUNK])
+    for chunk in chunks(ids):
+        tasks = UpdateTask.objects.filter(pk__in=chunk)
         facts += _facts(tasks.filter(extra) if extra is not None else tasks)
     facts.sort(key=lambda f: (f.tenant_name, f.id))
     return facts

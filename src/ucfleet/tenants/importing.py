@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 
 from ucfleet.accounts.actors import Actor
 from ucfleet.accounts.choices import Language
+from ucfleet.core.chunks import chunks
 from ucfleet.tenants.models import ScaleUnit, Tenant
 from ucfleet.tenants.queries import partners_visible_to, tenants_visible_to
 from ucfleet.tenants.services import EDITABLE_FIELDS, create_tenants, version_for_new_tenant
@@ -53,7 +54,6 @@ BOOLEAN_DEFAULTS = {
 }
 _TRUE = {"1", "true", "yes", "y", "on"}
 _FALSE = {"0", "false", "no", "n", "off"}
-LOOKUP_CHUNK = 500  # below SQLite's limit of bound parameters per statement
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -231,17 +231,12 @@ def _tenant_from_row(row: Row, refs: _Refs, problems: list[str]) -> Tenant:
     return tenant
 
 
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for offset in range(0, len(items), size):
-        yield items[offset : offset + size]
-
-
 def _taken(field_name: str, values: list[str]) -> set[str]:
     """Which of `values` existing tenants already use, platform-wide (names and domains are
     unique across all partners)."""
     taken: set[str] = set()
     lookup = "domain__in" if field_name == "domain" else "name__in"
-    for chunk in _chunks(sorted(set(values)), LOOKUP_CHUNK):
+    for chunk in chunks(sorted(set(values))):
         taken.update(Tenant.objects.filter(**{lookup: chunk}).values_list(field_name, flat=True))
     return taken
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from ucfleet.accounts.actors import Actor
 from ucfleet.audit.services import Change, record_many
-from ucfleet.core.cas import CHUNK
+from ucfleet.core.chunks import chunks
 from ucfleet.core.errors import Forbidden, Invalid, NotFound
 from ucfleet.core.ids import parse_id
 from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
@@ -159,16 +159,14 @@ def create_tenants(
         _check_placement(admin, current=None, wanted=True)
     done = 0
     with transaction.atomic():
-        for offset in range(0, len(tenants), INSERT_BATCH):
-            batch = tenants[offset : offset + INSERT_BATCH]
+        for batch in chunks(tenants, INSERT_BATCH):
             Tenant.objects.bulk_create(batch)
             done += len(batch)
             if progress:
                 progress(done)
         ids: dict[str, int] = {}
         names = [t.name for t in tenants]
-        for offset in range(0, len(names), CHUNK):
-            chunk = names[offset : offset + CHUNK]
+        for chunk in chunks(names):
             ids.update(Tenant.objects.filter(name__in=chunk).values_list("name", "id"))
         record_many(
             admin,

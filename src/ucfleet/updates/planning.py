@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from ucfleet.accounts.actors import Actor
+from ucfleet.core.chunks import chunks
 from ucfleet.core.errors import Forbidden, Invalid, NotFound
 from ucfleet.core.timeutils import format_server_time
 from ucfleet.core.timeutils import now as utcnow
@@ -188,17 +189,14 @@ def task_period(
 
 def _selected_tenants(admin: Actor, request: ScheduleRequest) -> list[QuerySet[Tenant]]:
     """The selection as querysets in ascending id order: one for a partner or the platform,
-    one per chunk of ids for a selection (an IN list is kept below SQLite's variable limit)."""
+    one per chunk of ids for a selection (core.chunks: below SQLite's variable limit)."""
     if request.tenant_ids is not None:
         ids = sorted(set(request.tenant_ids))
-        chunks = [
-            tenants_visible_to(admin).filter(pk__in=ids[offset : offset + BATCH])
-            for offset in range(0, len(ids), BATCH)
-        ]
-        if sum(chunk.count() for chunk in chunks) != len(ids):
+        pieces = [tenants_visible_to(admin).filter(pk__in=chunk) for chunk in chunks(ids)]
+        if sum(piece.count() for piece in pieces) != len(ids):
             # R1: a foreign or unknown id fails the whole request, without saying which.
             raise NotFound(_("No such UC tenant."))
-        return chunks
+        return pieces
     if request.partner_id is not None:
         partner = get_partner_for(admin, request.partner_id)
         return [tenants_visible_to(admin).filter(partner=partner)]

@@ -10,6 +10,7 @@ from django.db import connection, transaction
 
 from ucfleet.accounts.actors import Actor
 from ucfleet.audit.services import Change, record_many
+from ucfleet.core.chunks import chunks
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications import services as notify
 from ucfleet.updates.choices import SkipReason, Status
@@ -56,13 +57,10 @@ def _insert_tasks(planned: list[PlannedTask], constants: dict[str, Any]) -> None
     constant_values = tuple(prepared.values())
     sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
     with connection.cursor() as cursor:
-        for offset in range(0, len(planned), BATCH):
+        for batch in chunks(planned, BATCH):
             cursor.executemany(
                 sql,
-                [
-                    (*(getattr(p, c) for c in _PER_TENANT_COLUMNS), *constant_values)
-                    for p in planned[offset : offset + BATCH]
-                ],
+                [(*(getattr(p, c) for c in _PER_TENANT_COLUMNS), *constant_values) for p in batch],
             )
 
 

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from ucfleet.accounts.actors import Actor
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.cas import bulk_compare_and_set
+from ucfleet.core.chunks import chunks
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications import services as notify
 from ucfleet.updates.choices import Status
@@ -64,8 +65,8 @@ def _row_batches(
     loaded = [
         _TaskRow(t.pk, t.status, t.is_forced, t.partner_id) for t in visible_tasks(admin, tasks)
     ]
-    for offset in range(0, len(loaded), BATCH):
-        yield loaded[offset : offset + BATCH]
+    for chunk in chunks(loaded, BATCH):
+        yield list(chunk)
 
 
 def _delete_batch(admin: Actor, rows: list[_TaskRow], result: BulkResult) -> None:

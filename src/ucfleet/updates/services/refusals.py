@@ -9,10 +9,10 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from ucfleet.accounts.actors import Actor
+from ucfleet.core.chunks import chunks
 from ucfleet.core.errors import Conflict, Forbidden, NotFound
 from ucfleet.core.ids import lookup_id
 from ucfleet.updates.models import UpdateTask
-from ucfleet.updates.planning import BATCH
 from ucfleet.updates.queries import tasks_visible_to
 
 REFUSAL_TEXT = {
@@ -34,8 +34,8 @@ def visible_tasks(admin: Actor, task_ids: Iterable[Any]) -> list[UpdateTask]:
     fails the whole request, without saying which)."""
     ids = sorted({lookup_id(i) for i in task_ids})
     tasks: list[UpdateTask] = []
-    for offset in range(0, len(ids), BATCH):
-        tasks += tasks_visible_to(admin).filter(pk__in=ids[offset : offset + BATCH])
+    for chunk in chunks(ids):
+        tasks += tasks_visible_to(admin).filter(pk__in=chunk)
     if len(tasks) != len(ids):
         raise NotFound(_("No such update task."))
     return tasks

@@ -19,7 +19,7 @@ from ucfleet.api.v1.serializers.maintenance import (
 )
 from ucfleet.api.v1.serializers.tasks import RefusalSerializer, TaskSerializer
 from ucfleet.api.v1.views.base import ApiView, ApiViewSet
-from ucfleet.core.cas import CHUNK
+from ucfleet.core.chunks import chunks
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance import services
 from ucfleet.maintenance.models import PlatformMaintenance
@@ -81,8 +81,8 @@ def tasks_in_answer(admin: Any, task_ids: Sequence[int]) -> list[UpdateTask]:
     visible = with_list_relations(tasks_visible_to(admin, include_archived=True))
     ids = list(task_ids)
     tasks: list[UpdateTask] = []
-    for offset in range(0, len(ids), CHUNK):
-        tasks += visible.filter(pk__in=ids[offset : offset + CHUNK])
+    for chunk in chunks(ids):
+        tasks += visible.filter(pk__in=chunk)
     tasks.sort(key=lambda task: (task.earliest_start, task.pk))
     return tasks
 
