@@ -1,5 +1,6 @@
 # The one entry point for developer commands. `make help` lists them.
 PYTHON ?= python3
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -7,7 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: help setup run test test-sqlite test-postgres lint format schema bench clean
 
 help:
-	@echo "make run         set up and run ucfleet on SQLite at http://127.0.0.1:8000 (demo data)"
+	@echo "make run         set up and run ucfleet on SQLite at http://127.0.0.1:8000 (demo data; PORT=8001 for another port)"
 	@echo "make test        set up and run the whole test suite (SQLite, then PostgreSQL if reachable)"
 	@echo "make lint        ruff check, ruff format --check, mypy, import contracts, migration drift"
 	@echo "make schema      regenerate the committed OpenAPI document"
@@ -23,7 +24,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/ucfleet run
+	$(BIN)/ucfleet run --port $(PORT)
 
 test: setup
 	scripts/run-tests.sh

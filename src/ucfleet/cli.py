@@ -21,6 +21,7 @@ OPERATOR_COMMANDS = {
     "tasks": "list and filter update tasks",
     "send-outbox": "send queued e-mails without running a worker; --burst stops when done",
     "seed-demo": "create the demo data",
+    "demo-credentials": "print the demo sign-ins again",
     "migrate": "create or upgrade the database",
 }
 

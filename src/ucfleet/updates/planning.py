@@ -183,7 +183,10 @@ def task_period(
         latest = occurrence.latest_start(timedelta(minutes=window.expected_task_minutes))
     else:
         earliest, latest = custom_period(start, now=now)
-    refuse_if_in_maintenance(earliest, latest)
+    # The error belongs to the field that chose the period: the start only for Custom time.
+    refuse_if_in_maintenance(
+        earliest, latest, field_name="start" if timing == Timing.CUSTOM else "timing"
+    )
     return earliest, latest
 
 

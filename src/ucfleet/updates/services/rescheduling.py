@@ -69,6 +69,8 @@ def move_tasks(
         changes={"earliest_start": earliest, "latest_start": latest, "timing": timing},
     )
     result.done += moved
+    if moved:
+        result.moved_to.append(earliest)
     # One set for the whole batch: rebuilding it per task made 33,000 tasks quadratic
     # (~20 s inside the write transaction).
     moved_ids = set(moved)

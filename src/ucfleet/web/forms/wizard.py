@@ -94,9 +94,10 @@ class UpdateWizardForm(forms.Form):
             (v.pk, f"{v.name}{' · ' + str(_('For testing purposes')) if v.for_testing else ''}")
             for v in versions
         ]
-        # Offer the recommended (else the newest released) version first, never a test one.
+        # Offer the newest released version first, never a test one, nor one that an update
+        # away from is recommended (the flag's meaning, manual).
         released = [v for v in versions if not v.for_testing]
-        preferred = next((v for v in released if v.recommend_update), None) or next(
+        preferred = next((v for v in released if not v.recommend_update), None) or next(
             iter(released), None
         )
         if preferred is not None:

@@ -46,6 +46,9 @@ def refusal_text(code: str) -> str:
     return texts.get(code, code)
 
 
+SELECTION_KEY = "task_selection"
+
+
 class RescheduleForm(forms.Form):
     start = ServerDateTimeField(label=gettext_lazy("New start (server time)"))
     notify_partner = forms.BooleanField(
@@ -82,6 +85,7 @@ def _task_list(request: HttpRequest, *, all_types: bool) -> HttpResponse:
         "poll_ids": ",".join(str(pk) for pk in open_ids[:MAX_POLLED]),
         "is_platform": admin.is_platform_admin,
         "reschedule_form": RescheduleForm(),
+        "selected_ids": set(request.session.pop(SELECTION_KEY, [])),
         "list_url": request.get_full_path(),
         "columns": 10 if all_types else 9,
     }
@@ -150,7 +154,8 @@ def postpone_task(request: HttpRequest, pk: int) -> HttpResponse:
     )
     form = RescheduleForm(
         request.POST or None,
-        initial={"start": task.earliest_start, "notify_partner": task.notify_partner},
+        # Send E-mail defaults to on, as in Reschedule selected tasks.
+        initial={"start": task.earliest_start, "notify_partner": True},
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -234,6 +239,8 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
             _report(request, result, _deleted(len(result.done)))
         elif action == "reschedule":
             form = RescheduleForm(request.POST)
+            # Kept until the list shows again: a refused reschedule keeps the selection.
+            request.session[SELECTION_KEY] = ids
             if not form.is_valid():
                 for field_errors in form.errors.values():
                     for text in field_errors:
@@ -252,6 +259,8 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
                     ngettext("%(count)d task rescheduled.", "%(count)d tasks rescheduled.", done)
                     % {"count": done},
                 )
+                if not result.refused:
+                    request.session.pop(SELECTION_KEY, None)
         else:
             messages.error(request, _("Unknown action."))
     except Invalid as error:
