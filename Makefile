@@ -4,6 +4,7 @@ PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT ?= 8000
 
 .PHONY: help setup run test test-sqlite test-postgres lint format schema bench clean
 
