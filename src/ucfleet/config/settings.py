@@ -9,6 +9,7 @@ import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from ucfleet.config.env import env_bool, env_float, env_int, env_list, env_path, env_str
+from ucfleet.ops.logs import with_log_format
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("UCFLEET_DATA_DIR", Path.cwd() / "var")
@@ -43,9 +44,13 @@ INSTALLED_APPS = [
     "ucfleet.worker",
     "ucfleet.api",
     "ucfleet.web",
+    "ucfleet.ops",
 ]
 
 MIDDLEWARE = [
+    # First: request id and one log line per request; then /healthz, /readyz, /metrics.
+    "ucfleet.ops.middleware.RequestLogMiddleware",
+    "ucfleet.ops.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -231,3 +236,9 @@ LOGGING = {
         "ucfleet": {"handlers": ["console"], "level": env_str("UCFLEET_LOG_LEVEL", "INFO")}
     },
 }
+
+# --- Operations (R29): metrics, probes, log format ----------------------------------------
+# A bearer token Prometheus may scrape /metrics with (platform API tokens work as well).
+UCFLEET["METRICS_TOKEN"] = env_str("UCFLEET_METRICS_TOKEN", "")
+# plain (default) or json: one JSON object per line from the portal, workers and sender.
+LOGGING = with_log_format(LOGGING, env_str("UCFLEET_LOG_FORMAT", "plain").strip().lower())

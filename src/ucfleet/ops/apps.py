@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class OpsConfig(AppConfig):
+    """Operating ucfleet: metrics, health probes, request logs, backups (R29)."""
+
+    name = "ucfleet.ops"
+    label = "ops"
