@@ -241,4 +241,5 @@ LOGGING = {
 # A bearer token Prometheus may scrape /metrics with (platform API tokens work as well).
 UCFLEET["METRICS_TOKEN"] = env_str("UCFLEET_METRICS_TOKEN", "")
 # plain (default) or json: one JSON object per line from the portal, workers and sender.
-LOGGING = with_log_format(LOGGING, env_str("UCFLEET_LOG_FORMAT", "plain").strip().lower())
+UCFLEET["LOG_FORMAT"] = env_str("UCFLEET_LOG_FORMAT", "plain").strip().lower()
+LOGGING = with_log_format(LOGGING, UCFLEET["LOG_FORMAT"])

@@ -1,3 +1,5 @@
+import logging
+
 from django.apps import AppConfig
 
 
@@ -6,3 +8,9 @@ class OpsConfig(AppConfig):
 
     name = "ucfleet.ops"
     label = "ops"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        if settings.UCFLEET.get("LOG_FORMAT") == "json":
+            logging.captureWarnings(True)

@@ -93,4 +93,11 @@ def with_log_format(logging_config: dict, log_format: str) -> dict:
         handler["filters"] = [*handler.get("filters", []), "request_id"]
         handlers[name] = handler
     config["handlers"] = handlers
+    if log_format == "json":
+        # Python warnings become records too (OpsConfig.ready captures them), so that no
+        # line on the console is anything but JSON.
+        config["loggers"] = {
+            "py.warnings": {"handlers": list(handlers), "level": "WARNING", "propagate": False},
+            **config.get("loggers", {}),
+        }
     return config
