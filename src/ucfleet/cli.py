@@ -22,6 +22,8 @@ OPERATOR_COMMANDS = {
     "send-outbox": "send queued e-mails without running a worker; --burst stops when done",
     "seed-demo": "create the demo data",
     "migrate": "create or upgrade the database",
+    "backup": "back up ucfleet's own database to FILE (SQLite file or pg_dump -Fc)",
+    "restore": "restore ucfleet's database from a backup FILE (workers stopped)",
 }
 
 
