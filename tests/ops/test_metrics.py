@@ -3,7 +3,10 @@ the seeded database, the scrape is authenticated, and its query count does not g
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -229,3 +232,15 @@ def test_without_a_configured_scrape_token_no_bearer_token_is_accepted(settings,
     settings.UCFLEET = {**settings.UCFLEET, "METRICS_TOKEN": ""}
     assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 401
     assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer x").status_code == 401
+
+
+def test_the_grafana_dashboard_uses_exactly_the_metrics_exposed(seeded):
+    dashboard = json.loads((Path(__file__).parents[2] / "docs" / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {name for expr in exprs for name in re.findall(r"\bucfleet_[a-z_]+", expr)}
+    exposed = set(scrape())
+    assert used <= exposed, used - exposed
+    # Every family is on a panel (a histogram through its _bucket, _count or _sum series).
+    families = {re.sub(r"_(bucket|count|sum)$", "", n) for n in exposed}
+    shown = {re.sub(r"_(bucket|count|sum)$", "", n) for n in used}
+    assert families == shown, families ^ shown

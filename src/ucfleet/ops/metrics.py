@@ -9,12 +9,12 @@ aggregate query, whatever the number of rows (`tests/ops/test_metrics.py` counts
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, FloatField, Func, Min, Q, QuerySet, Sum
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -37,6 +37,33 @@ def _age(at: datetime | None, now: datetime) -> float:
     return max((now - at).total_seconds(), 0.0) if at is not None else 0.0
 
 
+class SecondsBetween(Func):
+    """`end − start` in seconds, computed natively by the database (SQLite's julianday,
+    PostgreSQL's epoch): Django's generic duration on SQLite calls back into Python for
+    every row and bucket."""
+
+    output_field = FloatField()
+    arity = 2
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="((julianday(%(expressions)s)) * 86400.0)",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="EXTRACT(EPOCH FROM (%(expressions)s))::double precision",
+            arg_joiner=" - ",
+            **extra,
+        )
+
+
 def _duration_histogram(
     rows: QuerySet[Any],
     *,
@@ -48,8 +75,8 @@ def _duration_histogram(
     """One histogram family from `rows` (already filtered to finished rows with `started`
     and `finished`): per label combination, the count of durations at or below each bound,
     counted by the database in one grouped query."""
-    duration = ExpressionWrapper(F("finished") - F("started"), output_field=DurationField())
-    bounds = {f"le_{i}": Q(duration__lte=timedelta(seconds=b)) for i, b in enumerate(buckets)}
+    duration = SecondsBetween(F("finished"), F("started"))
+    bounds = {f"le_{i}": Q(duration__lte=float(b)) for i, b in enumerate(buckets)}
     grouped = (
         rows.annotate(duration=duration)
         .values(*labels)
@@ -64,11 +91,8 @@ def _duration_histogram(
     for row in grouped:
         cumulative = [(_bound(b), float(row[f"le_{i}"])) for i, b in enumerate(buckets)]
         cumulative.append(("+Inf", float(row["n"])))
-        total = row["total"]
         family.add_metric(
-            [str(row[label]) for label in labels],
-            cumulative,
-            sum_value=total.total_seconds() if total is not None else 0.0,
+            [str(row[label]) for label in labels], cumulative, sum_value=float(row["total"] or 0)
         )
     return family
 
