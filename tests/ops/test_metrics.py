@@ -235,7 +235,9 @@ def test_without_a_configured_scrape_token_no_bearer_token_is_accepted(settings,
 
 
 def test_the_grafana_dashboard_uses_exactly_the_metrics_exposed(seeded):
-    dashboard = json.loads((Path(__file__).parents[2] / "docs" / "grafana-dashboard.json").read_text())
+    dashboard = json.loads(
+        (Path(__file__).parents[2] / "docs" / "grafana-dashboard.json").read_text()
+    )
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     used = {name for expr in exprs for name in re.findall(r"\bucfleet_[a-z_]+", expr)}
     exposed = set(scrape())
@@ -244,3 +246,22 @@ def test_the_grafana_dashboard_uses_exactly_the_metrics_exposed(seeded):
     families = {re.sub(r"_(bucket|count|sum)$", "", n) for n in exposed}
     shown = {re.sub(r"_(bucket|count|sum)$", "", n) for n in used}
     assert families == shown, families ^ shown
+
+
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        ("platform_admin", 200),
+        ("advanced_platform_admin", 200),
+        ("partner_admin", 403),
+        ("advanced_partner_admin", 403),
+    ],
+)
+def test_every_profile_gets_the_answer_its_rules_demand(profile, expected, request):
+    admin = request.getfixturevalue(profile)
+    answer = Client().get("/metrics", HTTP_AUTHORIZATION=f"Token {token_for(admin).key}")
+    assert answer.status_code == expected
+    admin.is_active = False
+    admin.save(update_fields=["is_active"])
+    answer = Client().get("/metrics", HTTP_AUTHORIZATION=f"Token {token_for(admin).key}")
+    assert answer.status_code == 401  # a deactivated administrator's token is no credential
