@@ -96,3 +96,27 @@ def test_a_bad_log_format_stops_the_start_with_a_clear_message(tmp_path):
     )
     assert done.returncode != 0
     assert "UCFLEET_LOG_FORMAT must be plain or json, got 'xml'" in done.stderr
+
+
+def test_an_error_logged_with_its_exception_carries_the_traceback_in_json(tmp_path):
+    script = (
+        "import django, logging; django.setup()\n"
+        "try:\n    1 / 0\n"
+        "except ZeroDivisionError:\n"
+        "    logging.getLogger('ucfleet.ops.check').exception('could not divide')\n"
+    )
+    env = {
+        **child_env(),
+        "UCFLEET_LOG_FORMAT": "json",
+        "DJANGO_SETTINGS_MODULE": "ucfleet.config.settings",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    err = tmp_path / "err"
+    err.write_text(done.stderr)
+    [record] = [r for r in json_lines(err) if r["logger"] == "ucfleet.ops.check"]
+    assert record["level"] == "ERROR" and record["message"] == "could not divide"
+    assert "ZeroDivisionError: division by zero" in record["traceback"]
+    assert record["traceback"].startswith("Traceback (most recent call last):")
