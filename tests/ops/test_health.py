@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -99,3 +100,14 @@ def test_readyz_follows_a_real_worker_process(transactional_db, tmp_path):
     # A worker that stopped cleanly is no longer counted.
     status, body = ready()
     assert status == 503 and body["failing"] == ["workers"]
+
+
+def test_the_openapi_document_describes_the_probes_and_metrics():
+    import yaml
+
+    import ucfleet.api
+
+    document = yaml.safe_load((Path(ucfleet.api.__file__).parent / "openapi.yaml").read_text())
+    assert {"/healthz", "/readyz", "/metrics"} <= set(document["paths"])
+    assert set(document["paths"]["/readyz"]["get"]["responses"]) == {"200", "503"}
+    assert document["components"]["securitySchemes"]["scrapeToken"]["scheme"] == "bearer"

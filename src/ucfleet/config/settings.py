@@ -241,5 +241,10 @@ LOGGING = {
 # A bearer token Prometheus may scrape /metrics with (platform API tokens work as well).
 UCFLEET["METRICS_TOKEN"] = env_str("UCFLEET_METRICS_TOKEN", "")
 # plain (default) or json: one JSON object per line from the portal, workers and sender.
+# /healthz, /readyz and /metrics are described in the OpenAPI document by a hook.
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "ucfleet.ops.schema.add_operations_paths",
+]
 UCFLEET["LOG_FORMAT"] = env_str("UCFLEET_LOG_FORMAT", "plain").strip().lower()
 LOGGING = with_log_format(LOGGING, UCFLEET["LOG_FORMAT"])
