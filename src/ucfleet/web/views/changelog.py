@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 from ucfleet.audit.csv import spreadsheet_safe_cell
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.audit.queries import change_log_visible_to
+from ucfleet.web.changelog_readable import make_readable
 from ucfleet.web.forms.fields import choice_field, start_of_day, start_of_next_day
 from ucfleet.web.views.common import paginate, render_area
 
@@ -88,7 +89,7 @@ def change_log(request: HttpRequest) -> HttpResponseBase:
             "nav": "change-log",
             "form": form,
             "page": page,
-            "entries": list(page.object_list),
+            "entries": make_readable(page.object_list, request.user),
             "export_query": request.GET.urlencode(),
         },
     )
