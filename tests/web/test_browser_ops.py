@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -57,5 +58,6 @@ def test_export_csv_downloads_the_filtered_task_list(
     expect(page.get_by_test_id("task-table").locator("tbody tr[data-task-id]")).to_have_count(1)
     with page.expect_download() as download:
         page.get_by_test_id("export-csv").click()
-    rows = list(csv.DictReader(io.StringIO(open(download.value.path()).read())))
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["tenant"] for r in rows] == [a_tenants[1].name]
