@@ -97,3 +97,28 @@ def test_names_cost_one_query_per_object_type_not_per_entry(
         ],
     )
     assert queries() == before
+
+
+def test_the_csv_has_the_same_names_and_values_in_server_time(
+    entries, platform_admin, sunday_window
+):
+    import csv
+    import io
+    from zoneinfo import ZoneInfo
+
+    from ucfleet.audit.models import ChangeLogEntry
+
+    platform_admin.language = "de"
+    platform_admin.save(update_fields=["language"])
+    response = client_for(platform_admin).get("/change-log/?format=csv&object_type=update_task")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    own_task, foreign_task = entries
+    by_id = {r["object_id"]: r for r in rows if r["field"] == "status"}
+    assert by_id[str(own_task.pk)]["object"] == f"{own_task.tenant.name} → 14.10"
+    assert by_id[str(own_task.pk)]["new"] == "fehlgeschlagen"
+    assert by_id[str(foreign_task.pk)]["new"] == "ausgeführt"
+    entry = ChangeLogEntry.objects.get(object_id=str(own_task.pk), field="status")
+    assert (
+        by_id[str(own_task.pk)]["time"]
+        == entry.at.astimezone(ZoneInfo("Europe/Berlin")).isoformat()
+    )
