@@ -19,7 +19,7 @@ from tests.notifications.conftest import SmtpServer, free_port
 from tests.ops.processes import Portal
 from tests.worker.processes import child_env, start_worker, wait_until
 from ucfleet.accounts.choices import Profile
-from ucfleet.api.tokens import token_for
+from ucfleet.accounts.tokens import issue_token
 from ucfleet.notifications.choices import Status as MailStatus
 from ucfleet.notifications.models import Notification
 from ucfleet.updates.choices import AttemptOutcome, Status
@@ -79,7 +79,7 @@ def test_two_portals_and_two_workers_lose_nothing_when_one_of_each_is_killed(tmp
     tenants = [
         TenantFactory(partner=partner, version=old, name=f"deploy-{i:02d}") for i in range(TENANTS)
     ]
-    headers = {"Authorization": f"Token {token_for(admin).key}"}
+    headers = {"Authorization": f"Token {issue_token(admin).key}"}
     smtp = SmtpServer(free_port())
     smtp.start()
     env = deployment_env(tmp_path, smtp.port)

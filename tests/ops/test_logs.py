@@ -13,7 +13,7 @@ import requests
 
 from tests.ops.processes import Portal
 from tests.worker.processes import child_env
-from ucfleet.api.tokens import token_for
+from ucfleet.accounts.tokens import issue_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +35,7 @@ def json_lines(path: Path) -> list[dict]:
 def test_portal_requests_are_logged_as_json_lines_with_request_ids(platform_admin, tmp_path):
     env = {**child_env(), "UCFLEET_LOG_FORMAT": "json", "UCFLEET_DATA_DIR": str(tmp_path)}
     portal = Portal(env=env, log_dir=tmp_path)
-    token = token_for(platform_admin).key
+    token = issue_token(platform_admin).key
     try:
         health = requests.get(f"{portal.url}/healthz", headers={"X-Request-ID": "lb-7f3a.42"})
         api = requests.get(

@@ -17,7 +17,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import TenantFactory, UpdateTaskFactory
-from ucfleet.api.tokens import token_for
+from ucfleet.accounts.tokens import issue_token
 from ucfleet.notifications.choices import Kind
 from ucfleet.notifications.choices import Status as MailStatus
 from ucfleet.notifications.models import Notification
@@ -246,9 +246,9 @@ def test_the_scrape_token_and_platform_tokens_may_scrape_and_nobody_else(
     assert client.get("/metrics")["WWW-Authenticate"].startswith("Bearer")
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Token nonsense").status_code == 401
-    partner = f"Token {token_for(partner_admin).key}"
+    partner = f"Token {issue_token(partner_admin).key}"
     assert client.get("/metrics", HTTP_AUTHORIZATION=partner).status_code == 403
-    platform = f"Token {token_for(platform_admin).key}"
+    platform = f"Token {issue_token(platform_admin).key}"
     response = client.get("/metrics", HTTP_AUTHORIZATION=platform)
     assert response.status_code == 200 and b"ucfleet_tasks_due " in response.content
     # A logged-in portal session is not a scrape credential.
@@ -290,11 +290,11 @@ def test_the_grafana_dashboard_uses_exactly_the_metrics_exposed(seeded):
 )
 def test_every_profile_gets_the_answer_its_rules_demand(profile, expected, request):
     admin = request.getfixturevalue(profile)
-    answer = Client().get("/metrics", HTTP_AUTHORIZATION=f"Token {token_for(admin).key}")
+    answer = Client().get("/metrics", HTTP_AUTHORIZATION=f"Token {issue_token(admin).key}")
     assert answer.status_code == expected
     admin.is_active = False
     admin.save(update_fields=["is_active"])
-    answer = Client().get("/metrics", HTTP_AUTHORIZATION=f"Token {token_for(admin).key}")
+    answer = Client().get("/metrics", HTTP_AUTHORIZATION=f"Token {issue_token(admin).key}")
     assert answer.status_code == 401  # a deactivated administrator's token is no credential
 
 

@@ -14,9 +14,8 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from rest_framework.authentication import TokenAuthentication
-from rest_framework.exceptions import AuthenticationFailed
 
+from ucfleet.accounts.tokens import user_for_key
 from ucfleet.ops.health import readiness
 from ucfleet.ops.metrics import ucfleet_registry
 
@@ -55,9 +54,8 @@ def scrape_refusal(request: HttpRequest) -> HttpResponse | None:
             return None
         return _denied(401, "Invalid scrape token.")
     if scheme == "token" and credential:
-        try:
-            user, _token = TokenAuthentication().authenticate_credentials(credential)
-        except AuthenticationFailed:
+        user = user_for_key(credential)  # None: unknown, expired, revoked or deactivated
+        if user is None:
             return _denied(401, "Invalid API token.")
         if not user.is_platform_admin:
             return _denied(403, "Metrics are for platform administrators.")

@@ -113,7 +113,7 @@ def _server_zone(request: HttpRequest) -> ZoneInfo:
 
 
 def _task_export(request: HttpRequest, *, all_types: bool) -> StreamingHttpResponse:
-    _form, tasks = _filtered_tasks(request, all_types=all_types)
+    _form, tasks = _filtered_tasks(request, request.GET, all_types=all_types)
     name = "all-tasks" if all_types else "update-tasks"
     return csv_response(name, csv_lines(tasks, TASK_COLUMNS, _server_zone(request)))
 
