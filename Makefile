@@ -48,6 +48,7 @@ bench: setup
 	$(BIN)/python bench/schedule_all.py
 	$(BIN)/python bench/reschedule.py
 	$(BIN)/python bench/dispatch.py
+	$(BIN)/python bench/metrics_scrape.py
 
 clean:
 	rm -rf var test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -23,6 +23,8 @@ OPERATOR_COMMANDS = {
     "seed-demo": "create the demo data",
     "demo-credentials": "print the demo sign-ins again",
     "migrate": "create or upgrade the database",
+    "backup": "back up ucfleet's own database to FILE (SQLite file or pg_dump -Fc)",
+    "restore": "restore ucfleet's database from a backup FILE (workers stopped)",
 }
 
 
