@@ -6,10 +6,12 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import APIException
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ucfleet.api.parsers import SafeJSONParser
 from ucfleet.api.permissions import refuse_partner_during_maintenance
 from ucfleet.api.schema import ApiAutoSchema
 from ucfleet.api.tokens import token_for
@@ -29,6 +31,8 @@ class TokenView(ObtainAuthToken):
     schema = ApiAutoSchema()
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    # ObtainAuthToken's own list, with the API's JSON parser (no RecursionError, no surrogates).
+    parser_classes = (FormParser, MultiPartParser, SafeJSONParser)
     extra_error_codes = ["429", "503"]
 
     @extend_schema(
