@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from ucfleet.audit.services import Change, record
 from ucfleet.core.errors import Forbidden, Invalid, NotFound
 from ucfleet.core.ids import lookup_id
+from ucfleet.core.text import refuse_control_characters
 from ucfleet.core.timeutils import is_valid_zone
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance.models import MaintenanceWindow, PlatformMaintenance, WindowSlot
@@ -96,6 +97,7 @@ def create_maintenance(
     """Announce a platform maintenance. Planned tasks it overlaps become its conflicts,
     which updates.services lists and resolves (R8)."""
     require_platform_admin(admin)
+    refuse_control_characters(multi_line=True, message_en=message_en, message_de=message_de)
     _validate_period(start, end)
     with transaction.atomic():
         maintenance = PlatformMaintenance.objects.create(
@@ -125,6 +127,9 @@ def update_maintenance(admin: Any, pk: Any, **changes: Any) -> PlatformMaintenan
         for name in ("start", "end", "message_en", "message_de"):
             if name in changes and changes[name] is not None:
                 setattr(maintenance, name, changes[name])
+        refuse_control_characters(
+            multi_line=True, message_en=maintenance.message_en, message_de=maintenance.message_de
+        )
         _validate_period(maintenance.start, maintenance.end)
         maintenance.save()
         record(

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.errors import Forbidden, Invalid
 from ucfleet.core.ids import parse_id
+from ucfleet.core.text import full_clean
 from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
 from ucfleet.tenants.queries import get_partner_for, get_tenant_for
 from ucfleet.versions.queries import get_version_for
@@ -39,7 +40,7 @@ FIXED_AFTER_CREATION = ("partner", "language", "version", "instance_id")
 
 def _full_clean(obj: Any) -> None:
     try:
-        obj.full_clean()
+        full_clean(obj)  # the model's validation, and no control characters in names
     except ValidationError as exc:
         raise Invalid(_("Please correct the marked fields."), errors=exc.message_dict) from None
 
