@@ -78,10 +78,10 @@ def summary_lines() -> list[str]:
         t = TALLIES[name]
         lines.append(
             f"{name}: {t.tried} requests tried, {len(t.server_errors)} answered 500, "
-            f"{len(t.reflected)} reflected markup unescaped"
+            f"{len(t.reflected)} unsafe (markup unescaped, or a page where JSON belongs)"
         )
         lines += [f"    500: {item}" for item in t.server_errors[:20]]
-        lines += [f"    markup: {item}" for item in t.reflected[:20]]
+        lines += [f"    unsafe: {item}" for item in t.reflected[:20]]
     if TALLIES:
         tried = sum(t.tried for t in TALLIES.values())
         errors = sum(len(t.server_errors) for t in TALLIES.values())

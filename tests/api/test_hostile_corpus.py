@@ -43,6 +43,7 @@ pytestmark = pytest.mark.django_db
 
 METHODS = ("get", "post", "put", "patch", "delete")
 RAW_INFINITY = "__raw_1e309__"
+RAW_DEEP = "__raw_1000_deep__"  # 1,000 nested lists: too deep for json.dumps to write
 DATE_NAME = re.compile(r"(^|_)(start|end|date|until|from|to|released_on|at)$")
 # How many of each category's values the default run sends (UCFLEET_HOSTILE_FULL=1: all).
 QUICK = {"far_dates": 5, "numbers": 3, "types": 4}
@@ -232,12 +233,14 @@ def corpus(category: str) -> list[Any]:
     values = json_corpus(category)
     if category == "numbers":
         values = [RAW_INFINITY, *[v for v in values if v != "1e309"]]
+    if category == "types":
+        values = [RAW_DEEP, *values]
     return values if FULL else values[: QUICK.get(category, 1)]
 
 
 def as_query(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
-    text = "1e309" if text == RAW_INFINITY else text
+    text = {RAW_INFINITY: "1e309", RAW_DEEP: "[" * 1000 + "]" * 1000}.get(text, text)
     return quote(text.replace(SURROGATE, "\x00SUR\x00"), safe="").replace(
         quote("\x00SUR\x00", safe=""), RAW_SURROGATE_BYTES
     )
@@ -305,6 +308,7 @@ def send(client: Client, method: str, url: str, query: str, body: Any):
     if method == "get" or (body is None and method == "delete"):
         return client.generic(method.upper(), url, QUERY_STRING=query)
     raw = json.dumps(body).replace(f'"{RAW_INFINITY}"', "1e309")
+    raw = raw.replace(f'"{RAW_DEEP}"', "[" * 1000 + "]" * 1000)
     return client.generic(
         method.upper(), url, raw.encode(), content_type="application/json", QUERY_STRING=query
     )

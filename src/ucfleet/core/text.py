@@ -76,12 +76,17 @@ def control_character_errors(
 def full_clean(instance: models.Model, *, exclude: Iterable[str] | None = None) -> None:
     """`instance.full_clean()` plus the control-character check of its text fields; one
     ValidationError carries both kinds of field errors."""
-    errors: dict[str, list[str]] = {}
+    errors = control_character_errors(instance, exclude=exclude or ())
     try:
-        instance.full_clean(exclude=list(exclude) if exclude is not None else None)
+        # Uniqueness is checked by queries, which PostgreSQL refuses for text with NUL:
+        # only text without refused characters gets that far.
+        instance.full_clean(
+            exclude=list(exclude) if exclude is not None else None,
+            validate_unique=not errors,
+            validate_constraints=not errors,
+        )
     except ValidationError as exc:
-        errors = {name: list(messages) for name, messages in exc.message_dict.items()}
-    for name, messages in control_character_errors(instance, exclude=exclude or ()).items():
-        errors.setdefault(name, []).extend(m for m in messages if m not in errors.get(name, []))
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
     if errors:
         raise ValidationError(errors)
