@@ -135,6 +135,18 @@ def test_an_oversized_api_body_answers_413_in_the_api_shape(platform_api, client
         assert answer.json()["code"] == "request_too_large"
 
 
+def test_too_many_form_fields_on_the_token_endpoint_answer_400_in_the_api_shape(client_for):
+    client = client_for(None)
+    client.raise_request_exception = False
+    body = "&".join(f"f{n}=1" for n in range(1100))
+    answer = client.generic(
+        "POST", BASE + "/auth/token/", body, content_type="application/x-www-form-urlencoded"
+    )
+    assert answer.status_code == 400
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json()["code"] == "too_many_fields"
+
+
 def test_an_oversized_portal_form_keeps_the_portal_page(client, platform_admin):
     client.force_login(platform_admin)
     client.raise_request_exception = False
