@@ -116,7 +116,7 @@ def test_partner_scale_unit_version_and_administrator_names_refuse_line_breaks(
 def test_the_api_refuses_a_tenant_name_with_a_line_break(
     client, platform_admin, partner_a, versions
 ):
-    from ucfleet.api.tokens import token_for
+    from ucfleet.accounts.tokens import issue_token
 
     body = {
         "name": "Acme\r\nBcc: all@example.com",
@@ -129,7 +129,7 @@ def test_the_api_refuses_a_tenant_name_with_a_line_break(
         "/api/v1/tenants/",
         json.dumps(body),
         content_type="application/json",
-        headers={"Authorization": f"Token {token_for(platform_admin).key}"},
+        headers={"Authorization": f"Token {issue_token(platform_admin).key}"},
     )
     assert answer.status_code == 400
     assert list(answer.json()["errors"]) == ["name"]

@@ -277,9 +277,7 @@ def validate_rows(
             if not value:
                 continue
             if value in taken:
-                errors.append(
-                    LineError(line, f"a UC tenant with {field_name} {value!r} already exists")
-                )
+                errors.append(LineError(line, f"{field_name} {value!r} is not available"))
             elif value in first_line:
                 errors.append(
                     LineError(line, f"{field_name} {value!r} is also on line {first_line[value]}")

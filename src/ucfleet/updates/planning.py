@@ -24,7 +24,7 @@ from ucfleet.tenants.queries import get_partner_for, tenants_visible_to
 from ucfleet.updates.choices import OPEN_STATUSES, SkipReason, TaskType, Timing, WarningCode
 from ucfleet.updates.models import UpdateTask
 from ucfleet.versions.models import SoftwareVersion
-from ucfleet.versions.queries import get_target_version
+from ucfleet.versions.queries import get_version_for
 from ucfleet.versions.rules import VersionFacts, is_downgrade, target_skip_reason
 
 BATCH = 5000
@@ -231,7 +231,9 @@ def plan_updates(
 ) -> SchedulePlan:
     _validate_options(admin, request)
     moment = now or utcnow()
-    target = get_target_version(request.target_version)
+    # Scoped like every lookup: for a partner a test version is "not found", as a missing
+    # version is (naming one must not confirm that it exists).
+    target = get_version_for(admin, request.target_version)
     earliest, latest = task_period(request.timing, request.start, now=moment)
     selection = _selected_tenants(admin, request)
     is_single = request.tenant_ids is not None and len(set(request.tenant_ids)) == 1
