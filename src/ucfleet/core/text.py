@@ -76,7 +76,10 @@ def control_character_errors(
 def full_clean(instance: models.Model, *, exclude: Iterable[str] | None = None) -> None:
     """`instance.full_clean()` plus the control-character check of its text fields; one
     ValidationError carries both kinds of field errors."""
-    errors = control_character_errors(instance, exclude=exclude or ())
+    errors: dict[str, list[ValidationError]] = {
+        name: [ValidationError(message, code="control_characters") for message in messages]
+        for name, messages in control_character_errors(instance, exclude=exclude or ()).items()
+    }
     try:
         # Uniqueness is checked by queries, which PostgreSQL refuses for text with NUL:
         # only text without refused characters gets that far.
@@ -86,7 +89,8 @@ def full_clean(instance: models.Model, *, exclude: Iterable[str] | None = None) 
             validate_constraints=not errors,
         )
     except ValidationError as exc:
-        for name, messages in exc.message_dict.items():
-            errors.setdefault(name, []).extend(messages)
+        # The errors themselves, not their texts: callers read their codes ("unique").
+        for name, items in exc.error_dict.items():
+            errors.setdefault(name, []).extend(items)
     if errors:
         raise ValidationError(errors)
