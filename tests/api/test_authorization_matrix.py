@@ -226,6 +226,16 @@ ROWS = [
         None,
         by_profile={"platform own": 403},
     ),
+    # A foreign partner or tenant as a list filter is not found, not an empty list (issue 9).
+    Row("GET", "/update-tasks/?partner={partner}", 200, 200),
+    Row("GET", "/update-tasks/?tenant={tenant}", 200, 200),
+    Row(
+        "POST",
+        "/update-tasks/delete/",
+        200,
+        200,
+        body=lambda o: {"all": True, "partner": o["partner"]},
+    ),
 ]
 
 

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from ucfleet.core.errors import Forbidden, Invalid, NotFound
+from ucfleet.core.timebounds import require_within
 from ucfleet.core.timeutils import format_server_time
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance import queries as maintenance
@@ -151,6 +152,7 @@ def refuse_if_in_maintenance(
 def custom_period(start: datetime | None, *, now: datetime) -> tuple[datetime, datetime]:
     if start is None:
         raise Invalid.field("start", _("Choose the date and time for Custom time."))
+    require_within(start, "start")  # also keeps start + grace inside datetime's range
     if start <= now:
         raise Invalid.field("start", _("The time must lie in the future."))
     grace = timedelta(minutes=settings.UCFLEET["CUSTOM_START_GRACE_MINUTES"])
