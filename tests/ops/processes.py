@@ -22,6 +22,8 @@ class Portal:
     def __init__(self, *, env: dict[str, str], log_dir: Path, name: str = "portal") -> None:
         self.out = log_dir / f"{name}.out"
         self.err = log_dir / f"{name}.err"
+        # The child keeps its own copies of these descriptors; ours close when it stops.
+        self._files = [self.out.open("w"), self.err.open("w")]
         self.process = subprocess.Popen(
             [
                 str(GUNICORN),
@@ -34,8 +36,8 @@ class Portal:
                 "ucfleet.config.wsgi",
             ],
             env=env,
-            stdout=self.out.open("w"),
-            stderr=self.err.open("w"),
+            stdout=self._files[0],
+            stderr=self._files[1],
         )
         found = wait_until(
             lambda: self._port() is not None or self.process.poll() is not None,
@@ -67,3 +69,6 @@ class Portal:
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait()
+        finally:
+            for file in self._files:
+                file.close()
