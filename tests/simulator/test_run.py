@@ -52,7 +52,8 @@ class Run:
     def __init__(self, process: subprocess.Popen) -> None:
         self.process = process
         self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -95,8 +96,9 @@ def ucfleet_run(port: int, env: dict[str, str]) -> Iterator[Run]:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    run = Run(process)
     try:
-        yield Run(process)
+        yield run
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -105,6 +107,9 @@ def ucfleet_run(port: int, env: dict[str, str]) -> Iterator[Run]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        run.reader.join(timeout=10)  # it reads to the end first: then close the pipe
+        if process.stdout:
+            process.stdout.close()
 
 
 def get_json(url: str) -> dict:
