@@ -64,6 +64,7 @@ class Claim:
     partner_name: str
     scale_unit_id: int | None
     scale_unit_name: str | None
+    wait_for_idle: bool = True
 
 
 # Claim's fields (after the attempt) as the candidate query reads them, in order.
@@ -83,6 +84,7 @@ _CLAIM_COLUMNS = (
     "tenant__partner__name",
     "tenant__scale_unit_id",
     "tenant__scale_unit__name",
+    "wait_for_idle",
 )
 _UNIT = _CLAIM_COLUMNS.index("tenant__scale_unit_id")
 
@@ -110,6 +112,8 @@ def due_tasks(at: datetime) -> QuerySet[UpdateTask]:
     return (
         UpdateTask.objects.filter(status=Status.PLANNED, earliest_start__lte=at)
         .filter(Q(latest_start__isnull=True) | Q(latest_start__gte=at))
+        # R25: a task waiting for a busy tenant is due again at its next check.
+        .filter(Q(next_check__isnull=True) | Q(next_check__lte=at))
         .order_by("earliest_start", "created", "id")
     )
 
@@ -201,7 +205,13 @@ def claim_due_tasks(*, worker_name: str, limit: int) -> list[Claim]:
         # Compare-and-set for the batch: a task the portal changed meanwhile is not taken.
         changed = UpdateTask.objects.filter(
             pk__in=ids, status=Status.PLANNED, earliest_start__lte=at
-        ).update(status=Status.IN_PROGRESS, claimed_by=worker_name, started=at)
+        ).update(
+            status=Status.IN_PROGRESS,
+            claimed_by=worker_name,
+            started=at,
+            waiting_reason="",  # R25: a waiting task that is taken again is no longer waiting
+            next_check=None,
+        )
         if changed != len(ids):
             ours = set(
                 UpdateTask.objects.filter(
@@ -511,9 +521,15 @@ def handle_missed_windows(
     missed = list(
         UpdateTask.objects.filter(status=Status.PLANNED, latest_start__lt=at)
         .order_by("latest_start", "id")
-        .values("pk", "partner_id", "timing", "earliest_start", "latest_start", "notify_partner")[
-            :batch
-        ]
+        .values(
+            "pk",
+            "partner_id",
+            "timing",
+            "earliest_start",
+            "latest_start",
+            "notify_partner",
+            "waiting_reason",
+        )[:batch]
     )
     if not missed:
         return result
@@ -522,12 +538,13 @@ def handle_missed_windows(
         if any(t["timing"] == Timing.MAINTENANCE_WINDOW for t in missed):
             occurrence = next_task_window(at)
         by_old_window: dict[tuple[datetime, datetime | None], list[int]] = defaultdict(list)
-        failing: list[int] = []
+        # R25: a task that waited for a busy tenant fails with its waiting reason.
+        failing: dict[str, list[int]] = defaultdict(list)
         for task in missed:
             if task["timing"] == Timing.MAINTENANCE_WINDOW and occurrence is not None:
                 by_old_window[(task["earliest_start"], task["latest_start"])].append(task["pk"])
             else:
-                failing.append(task["pk"])
+                failing[task["waiting_reason"] or START_WINDOW_MISSED].append(task["pk"])
 
         moved: set[int] = set()
         if occurrence is not None:
@@ -535,6 +552,10 @@ def handle_missed_windows(
             new_window = {
                 "earliest_start": occurrence.start,
                 "latest_start": occurrence.latest_start(expected_task),
+                # A busy tenant's task starts afresh in the next window (R25).
+                "waiting_reason": "",
+                "next_check": None,
+                "busy_since": None,
             }
             for (earliest, latest), pks in by_old_window.items():
                 moved.update(
@@ -551,18 +572,16 @@ def handle_missed_windows(
                 )
         # Still planned and still past its latest start: a task the portal moved or deleted
         # meanwhile is left as it now is.
-        failed = set(
-            bulk_compare_and_set(
-                UpdateTask,
-                failing,
-                expected={"status": Status.PLANNED, "latest_start__lt": at},
-                changes={
-                    "status": Status.FAILED,
-                    "finished": at,
-                    "failure_reason": START_WINDOW_MISSED,
-                },
+        failed: set[int] = set()
+        for reason, pks in failing.items():
+            failed.update(
+                bulk_compare_and_set(
+                    UpdateTask,
+                    pks,
+                    expected={"status": Status.PLANNED, "latest_start__lt": at},
+                    changes={"status": Status.FAILED, "finished": at, "failure_reason": reason},
+                )
             )
-        )
 
         new_start = occurrence.start.isoformat() if occurrence is not None else None
         moved_from: dict[bool, dict[int, datetime]] = defaultdict(dict)
@@ -582,11 +601,8 @@ def handle_missed_windows(
                 )
             elif task["pk"] in failed:
                 result.failed.append(task["pk"])
-                changes.append(
-                    _change(
-                        task, "fail", "status", Status.PLANNED, f"failed: {START_WINDOW_MISSED}"
-                    )
-                )
+                reason = task["waiting_reason"] or START_WINDOW_MISSED
+                changes.append(_change(task, "fail", "status", Status.PLANNED, f"failed: {reason}"))
         record_many(None, changes)
         for notify_partner, old_starts in moved_from.items():
             notify.notify_tasks_rescheduled(old_starts, notify_partner=notify_partner)

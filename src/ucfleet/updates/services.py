@@ -108,6 +108,7 @@ _INSERT_COLUMNS = (
     "created",
     "failure_reason",
     "claimed_by",
+    "wait_for_idle",
 )
 
 
@@ -164,6 +165,7 @@ def schedule_updates(admin: Any, request: ScheduleRequest) -> ScheduleResult:
                 "created": created_at,
                 "failure_reason": "",
                 "claimed_by": "",
+                "wait_for_idle": request.wait_for_idle,
             },
         )
         created = UpdateTask.objects.filter(request_id=request_id)
@@ -467,6 +469,7 @@ def retry_task(admin: Any, task_id: Any) -> UpdateTask:
                 redeploy=task.redeploy,
                 notify_partner=task.notify_partner,
                 notify_customer=task.notify_customer,
+                wait_for_idle=task.wait_for_idle,
                 confirm_downgrade=True,
                 confirm_auto_update_disabled=True,
             ),
