@@ -22,6 +22,7 @@ OPERATOR_COMMANDS = {
     "send-outbox": "send queued e-mails without running a worker; --burst stops when done",
     "seed-demo": "create the demo data",
     "migrate": "create or upgrade the database",
+    "simulator": "run the UC provisioning simulator (the http driver's peer, docs/drivers.md)",
 }
 
 
@@ -38,6 +39,10 @@ def main(argv: list[str] | None = None, *, prog: str = "ucfleet") -> int:
     if not args or args[0] in {"-h", "--help"}:
         print(_usage())
         return 0
+    if args[0] == "simulator":  # a process of its own: no Django, no database
+        from ucfleet.simulator.server import main as simulator_main
+
+        return simulator_main(args[1:], prog=f"{prog} simulator")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ucfleet.config.settings")
     from django.core.management import execute_from_command_line
 
