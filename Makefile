@@ -43,6 +43,7 @@ schema: setup
 
 bench: setup
 	$(BIN)/python bench/schedule_all.py
+	$(BIN)/python bench/reschedule.py
 	$(BIN)/python bench/dispatch.py
 
 clean:

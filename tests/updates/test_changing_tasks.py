@@ -178,7 +178,7 @@ def test_delete_all_planned_tasks_over_several_batches(
     from tests.factories import TenantFactory
     from ucfleet.updates import services
 
-    monkeypatch.setattr(services, "BATCH", 2)
+    monkeypatch.setattr(services.deleting, "BATCH", 2)
     for _ in range(7):
         UpdateTaskFactory(tenant=TenantFactory(partner=partner_a), target_version=versions["new"])
     result = delete_tasks(

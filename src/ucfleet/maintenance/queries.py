@@ -4,10 +4,14 @@ maintenance even on the login page), so these need no scoping."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
+from ucfleet.core.errors import NotFound
+from ucfleet.core.ids import lookup_id
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.core.timeutils import zone
 from ucfleet.maintenance.models import MaintenanceWindow, PlatformMaintenance
@@ -32,6 +36,14 @@ def window_slots(window: MaintenanceWindow) -> list[Slot]:
         Slot(frozenset(s.weekdays), s.start, timedelta(minutes=s.duration_minutes))
         for s in window.slots.all()
     ]
+
+
+def get_maintenance(pk: Any) -> PlatformMaintenance:
+    """One platform maintenance by id (every administrator sees them all, R8), or NotFound."""
+    try:
+        return PlatformMaintenance.objects.get(pk=lookup_id(pk))
+    except (PlatformMaintenance.DoesNotExist, TypeError, ValueError):
+        raise NotFound(_("No such platform maintenance.")) from None
 
 
 def upcoming_maintenances(*, after: datetime | None = None) -> QuerySet[PlatformMaintenance]:

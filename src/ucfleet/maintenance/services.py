@@ -10,12 +10,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ucfleet.audit.services import Change, record
-from ucfleet.core.errors import Forbidden, Invalid, NotFound
-from ucfleet.core.ids import lookup_id
+from ucfleet.core.errors import Forbidden, Invalid
 from ucfleet.core.timeutils import is_valid_zone
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance.models import MaintenanceWindow, PlatformMaintenance, WindowSlot
-from ucfleet.maintenance.queries import get_window
+from ucfleet.maintenance.queries import get_maintenance, get_window
 
 MAX_SLOT_MINUTES = 7 * 24 * 60
 
@@ -108,13 +107,6 @@ def create_maintenance(
             ),
         )
     return maintenance
-
-
-def get_maintenance(pk: Any) -> PlatformMaintenance:
-    try:
-        return PlatformMaintenance.objects.get(pk=lookup_id(pk))
-    except (PlatformMaintenance.DoesNotExist, TypeError, ValueError):
-        raise NotFound(_("No such platform maintenance.")) from None
 
 
 def update_maintenance(admin: Any, pk: Any, **changes: Any) -> PlatformMaintenance:

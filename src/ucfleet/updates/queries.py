@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from ucfleet.core.errors import NotFound
 from ucfleet.core.ids import lookup_id
-from ucfleet.updates.choices import OPEN_STATUSES
+from ucfleet.maintenance.queries import get_maintenance
+from ucfleet.updates.choices import OPEN_STATUSES, Status
 from ucfleet.updates.models import UpdateTask
 
 
@@ -37,4 +38,17 @@ def with_list_relations(tasks: QuerySet[UpdateTask]) -> QuerySet[UpdateTask]:
     """Everything a task list row shows, fetched in the same query (no query per row)."""
     return tasks.select_related(
         "tenant", "partner", "target_version", "from_version", "scheduled_by"
+    )
+
+
+def tasks_conflicting_with(admin: Any, maintenance_id: Any) -> QuerySet[UpdateTask]:
+    """Planned tasks whose period [earliest, latest] overlaps the maintenance (R8)."""
+    m = get_maintenance(maintenance_id)
+    period_end_after_start = Q(latest_start__isnull=True, earliest_start__gte=m.start) | Q(
+        latest_start__gte=m.start
+    )
+    return (
+        tasks_visible_to(admin)
+        .filter(period_end_after_start, status=Status.PLANNED, earliest_start__lt=m.end)
+        .order_by("earliest_start", "id")
     )

@@ -13,6 +13,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from ucfleet.updates.rules import TaskAction, refusal
+
 register = template.Library()
 
 
@@ -118,3 +120,11 @@ def sort_link(context: template.Context, field: str, label: str) -> SafeString:
 @register.filter
 def get_item(mapping: dict[Any, Any], key: Any) -> Any:
     return mapping.get(key) if mapping else None
+
+
+@register.simple_tag(takes_context=True)
+def task_actions(context: Any, task: Any) -> dict[str, str | None]:
+    """`{% task_actions t as may %}`: per action (postpone, delete, retry) None when the
+    viewing administrator may take it, else the refusal code (`updates.rules` decides)."""
+    admin = context["request"].user
+    return {action.value: refusal(admin, task, action) for action in TaskAction}

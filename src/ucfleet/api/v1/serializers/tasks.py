@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ucfleet.api.fields import MAX_ID, IdField, IdOrNameField, UtcDateTimeField
 from ucfleet.updates.choices import Status, TaskType, Timing
 from ucfleet.updates.models import TaskAttempt, UpdateTask
+from ucfleet.updates.rules import allowed_actions
 
 MAX_IDS = 100_000
 
@@ -41,6 +43,10 @@ class TaskSerializer(serializers.ModelSerializer):
     created = UtcDateTimeField(read_only=True)
     started = UtcDateTimeField(read_only=True, allow_null=True)
     finished = UtcDateTimeField(read_only=True, allow_null=True)
+    actions = serializers.SerializerMethodField(
+        help_text="What the requesting administrator may do to the task now: a subset of "
+        "postpone, retry, delete (R7, R9, R14)"
+    )
 
     class Meta:
         model = UpdateTask
@@ -68,8 +74,16 @@ class TaskSerializer(serializers.ModelSerializer):
             "failure_reason",
             "request_id",
             "retry_of",
+            "actions",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_actions(self, task: UpdateTask) -> list[str]:
+        request = self.context.get("request")
+        if request is None:
+            return []
+        return [str(action) for action in allowed_actions(request.user, task)]
 
 
 class AttemptSerializer(serializers.ModelSerializer):

@@ -108,7 +108,8 @@ class UpdateTaskViewSet(ApiViewSet):
                     "created": with_list_relations(result.created),
                     "skipped": result.skipped,
                     "warnings": result.warnings,
-                }
+                },
+                context=self.get_serializer_context(),
             ).data,
             status=201,
         )

@@ -1,0 +1,202 @@
+"""The end of an attempt: completed, failed, or handed back (R11, R14, R16)."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+
+from ucfleet.audit.services import Change, record_many
+from ucfleet.core.cas import compare_and_set
+from ucfleet.core.timeutils import now as utcnow
+from ucfleet.notifications import services as notify
+from ucfleet.tenants.models import Tenant
+from ucfleet.updates.choices import AttemptOutcome, Status
+from ucfleet.updates.execution.common import MAX_REASON, task_change
+from ucfleet.updates.models import TaskAttempt, UpdateTask
+
+log = logging.getLogger(__name__)
+
+
+def _close_attempt(attempt_id: int, *, outcome: str, text: str, at: datetime) -> None:
+    TaskAttempt.objects.filter(pk=attempt_id, outcome=AttemptOutcome.RUNNING).update(
+        outcome=outcome, finished=at, log=text
+    )
+
+
+def _close_attempts(logs: list[tuple[int, str]], *, outcome: str, at: datetime) -> None:
+    """Close many attempts, each with its own log: one executemany (the ORM's bulk_update
+    builds a CASE per row and cost more than the rest of a completion)."""
+    if not logs:
+        return
+    table = connection.ops.quote_name(TaskAttempt._meta.db_table)
+    finished = connection.ops.adapt_datetimefield_value(at)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET outcome = %s, finished = %s, log = %s WHERE id = %s",
+            [(outcome, finished, text, pk) for pk, text in logs],
+        )
+
+
+def _note_lost_hold(attempt_id: int, text: str) -> None:
+    """The task was taken from this worker (declared lost) while it ran: keep its log for
+    the record, but change nothing else."""
+    note = "\nresult discarded: the task was no longer held by this worker"
+    TaskAttempt.objects.filter(pk=attempt_id).update(log=text + note)
+    log.warning("attempt %s finished after its task was taken from the worker", attempt_id)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A task whose driver ran every step successfully."""
+
+    task_id: int
+    attempt_id: int
+    log_text: str
+
+
+def complete_tasks(*, worker_name: str, finished: Sequence[Finished]) -> list[int]:
+    """In progress → executed; each tenant now runs its task's target version (R11).
+
+    One transaction for the batch. Returns the ids completed; a task no longer held by
+    `worker_name` (declared lost meanwhile) is left as it is and its log notes why.
+    """
+    if not finished:
+        return []
+    with transaction.atomic():
+        at = utcnow()
+        ids = [f.task_id for f in finished]
+        UpdateTask.objects.filter(
+            pk__in=ids, status=Status.IN_PROGRESS, claimed_by=worker_name
+        ).update(status=Status.EXECUTED, finished=at)
+        rows = list(
+            UpdateTask.objects.filter(pk__in=ids, claimed_by=worker_name, finished=at)
+            .filter(status=Status.EXECUTED)
+            .values_list(
+                "pk",
+                "tenant_id",
+                "partner_id",
+                "target_version_id",
+                "target_version__name",
+                "tenant__version__name",
+            )
+        )
+        held = {row[0] for row in rows}
+        by_target: dict[int, list[int]] = defaultdict(list)
+        changes: list[Change] = []
+        for pk, tenant_id, partner_id, target_id, target_name, current_name in rows:
+            by_target[target_id].append(tenant_id)
+            changes.append(
+                Change(
+                    "complete",
+                    "update_task",
+                    pk,
+                    "status",
+                    Status.IN_PROGRESS,
+                    Status.EXECUTED,
+                    partner_id=partner_id,
+                )
+            )
+            changes.append(
+                Change(
+                    "update",
+                    "tenant",
+                    tenant_id,
+                    "version",
+                    current_name,
+                    target_name,
+                    partner_id=partner_id,
+                )
+            )
+        for target_id, tenant_ids in by_target.items():
+            Tenant.objects.filter(pk__in=tenant_ids).update(version_id=target_id, updated=at)
+        _close_attempts(
+            [(f.attempt_id, f.log_text) for f in finished if f.task_id in held],
+            outcome=AttemptOutcome.SUCCEEDED,
+            at=at,
+        )
+        for f in finished:
+            if f.task_id not in held:
+                _note_lost_hold(f.attempt_id, f.log_text)
+        record_many(None, changes)
+    return [f.task_id for f in finished if f.task_id in held]
+
+
+def complete_task(*, task_id: int, attempt_id: int, worker_name: str, log_text: str) -> bool:
+    """One task: see `complete_tasks`. False when the task is no longer held."""
+    done = complete_tasks(
+        worker_name=worker_name, finished=[Finished(task_id, attempt_id, log_text)]
+    )
+    return bool(done)
+
+
+def fail_task(
+    *, task_id: int, attempt_id: int, worker_name: str, reason: str, log_text: str
+) -> bool:
+    """In progress → failed with `reason`; the partner is told (R11, R16)."""
+    with transaction.atomic():
+        at = utcnow()
+        reason = reason[:MAX_REASON]
+        if not compare_and_set(
+            UpdateTask,
+            task_id,
+            expected={"status": Status.IN_PROGRESS, "claimed_by": worker_name},
+            changes={"status": Status.FAILED, "finished": at, "failure_reason": reason},
+        ):
+            _note_lost_hold(attempt_id, log_text)
+            return False
+        _close_attempt(attempt_id, outcome=AttemptOutcome.FAILED, text=log_text, at=at)
+        partner_id = UpdateTask.objects.values_list("partner_id", flat=True).get(pk=task_id)
+        record_many(
+            None,
+            [
+                task_change(
+                    {"pk": task_id, "partner_id": partner_id},
+                    "fail",
+                    "status",
+                    Status.IN_PROGRESS,
+                    f"{Status.FAILED}: {reason}",
+                )
+            ],
+        )
+        notify.notify_task_failed(task_id)
+    return True
+
+
+def hand_back_task(*, task_id: int, attempt_id: int, worker_name: str, log_text: str) -> bool:
+    """In progress → planned again: a stopping worker returns a task it had not yet begun
+    to change (no update step started), so another worker can take it."""
+    with transaction.atomic():
+        at = utcnow()
+        if not compare_and_set(
+            UpdateTask,
+            task_id,
+            expected={"status": Status.IN_PROGRESS, "claimed_by": worker_name},
+            changes={"status": Status.PLANNED, "claimed_by": "", "started": None},
+        ):
+            _note_lost_hold(attempt_id, log_text)
+            return False
+        _close_attempt(attempt_id, outcome=AttemptOutcome.INTERRUPTED, text=log_text, at=at)
+        partner_id = UpdateTask.objects.values_list("partner_id", flat=True).get(pk=task_id)
+        record_many(
+            None,
+            [
+                task_change(
+                    {"pk": task_id, "partner_id": partner_id},
+                    "hand_back",
+                    "status",
+                    Status.IN_PROGRESS,
+                    Status.PLANNED,
+                )
+            ],
+        )
+    return True
+
+
+def save_attempt_log(*, attempt_id: int, log_text: str) -> None:
+    """The steps so far, visible while the attempt runs."""
+    TaskAttempt.objects.filter(pk=attempt_id, outcome=AttemptOutcome.RUNNING).update(log=log_text)

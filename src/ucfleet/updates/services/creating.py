@@ -1,0 +1,157 @@
+"""Creating update tasks (R2–R7, R15): one per planned tenant, in bulk."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from django.db import connection, transaction
+
+from ucfleet.audit.services import Change, record_many
+from ucfleet.core.timeutils import now as utcnow
+from ucfleet.notifications import services as notify
+from ucfleet.updates.choices import SkipReason, Status
+from ucfleet.updates.models import UpdateTask
+from ucfleet.updates.planning import (
+    BATCH,
+    PlannedTask,
+    SchedulePlan,
+    ScheduleRequest,
+    Skip,
+    plan_updates,
+)
+from ucfleet.updates.services.results import ScheduleResult
+
+
+def preview_updates(admin: Any, request: ScheduleRequest) -> SchedulePlan:
+    """What `schedule_updates` would do now, per tenant; writes nothing."""
+    return plan_updates(admin, request)
+
+
+# --- create --------------------------------------------------------------------------------
+
+_INSERT_COLUMNS = (
+    "tenant_id",
+    "partner_id",
+    "from_version_id",
+    "task_type",
+    "target_version_id",
+    "timing",
+    "earliest_start",
+    "latest_start",
+    "is_forced",
+    "redeploy",
+    "notify_partner",
+    "notify_customer",
+    "status",
+    "is_archived",
+    "scheduled_by_id",
+    "request_id",
+    "created",
+    "failure_reason",
+    "claimed_by",
+    "wait_for_idle",
+)
+
+
+def _insert_tasks(planned: list[PlannedTask], constants: dict[str, Any]) -> None:
+    """Insert the task rows with executemany; a tenant that got an open task from a racing
+    request in the meantime is left out by the database (R4), not by us.
+
+    Raw SQL because this is the bulk path (100,000 rows); the values are prepared by the
+    model fields themselves, so types match what the ORM would write.
+    """
+    opts = UpdateTask._meta
+    fields = {f.attname: f for f in opts.concrete_fields}
+    prepared = {
+        name: fields[name].get_db_prep_save(value, connection) for name, value in constants.items()
+    }
+    table = connection.ops.quote_name(opts.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _INSERT_COLUMNS)
+    marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
+    constant_values = tuple(prepared[c] for c in _INSERT_COLUMNS[3:])
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+    with connection.cursor() as cursor:
+        for offset in range(0, len(planned), BATCH):
+            cursor.executemany(
+                sql,
+                [
+                    (p.tenant_id, p.partner_id, p.from_version_id, *constant_values)
+                    for p in planned[offset : offset + BATCH]
+                ],
+            )
+
+
+def schedule_updates(admin: Any, request: ScheduleRequest) -> ScheduleResult:
+    """Create one task per planned tenant (R2–R7), tell who asked to be told (R15)."""
+    request_id = uuid.uuid4()
+    with transaction.atomic():
+        plan = plan_updates(admin, request)
+        created_at = utcnow()
+        _insert_tasks(
+            plan.planned,
+            {
+                "task_type": request.task_type,
+                "target_version_id": plan.target_version.pk,
+                "timing": request.timing,
+                "earliest_start": plan.earliest_start,
+                "latest_start": plan.latest_start,
+                "is_forced": request.forced,
+                "redeploy": request.redeploy,
+                "notify_partner": request.notify_partner,
+                "notify_customer": request.notify_customer,
+                "status": Status.PLANNED,
+                "is_archived": False,
+                "scheduled_by_id": admin.pk,
+                "request_id": request_id,
+                "created": created_at,
+                "failure_reason": "",
+                "claimed_by": "",
+                "wait_for_idle": request.wait_for_idle,
+            },
+        )
+        created = UpdateTask.objects.filter(request_id=request_id)
+        created_ids = set(created.values_list("tenant_id", flat=True))
+        skipped = list(plan.skipped)
+        if len(created_ids) != len(plan.planned):
+            lost = [p for p in plan.planned if p.tenant_id not in created_ids]
+            skipped += [Skip(p.tenant_id, p.tenant_name, SkipReason.OPEN_TASK_EXISTS) for p in lost]
+        warnings = [w for w in plan.warnings if w.tenant_id in created_ids]
+        _log_created(admin, plan, request_id, created_ids)
+        if created_ids:
+            notify.notify_tasks_created(request_id)
+    return ScheduleResult(
+        request_id,
+        created.order_by("earliest_start", "id"),
+        len(created_ids),
+        skipped,
+        warnings,
+        plan,
+    )
+
+
+def _log_created(
+    admin: Any, plan: SchedulePlan, request_id: uuid.UUID, created_ids: set[int]
+) -> None:
+    """One change-log entry per partner and request: a platform-wide request stays readable."""
+    per_partner: dict[int, int] = defaultdict(int)
+    for p in plan.planned:
+        if p.tenant_id in created_ids:
+            per_partner[p.partner_id] += 1
+    summary = f"{plan.target_version.name} ({plan.timing}, {plan.earliest_start.isoformat()})"
+    record_many(
+        admin,
+        (
+            Change(
+                "create",
+                "update_request",
+                request_id,
+                "tasks",
+                "",
+                f"{count} × {summary}",
+                partner_id=partner_id,
+            )
+            for partner_id, count in per_partner.items()
+        ),
+    )

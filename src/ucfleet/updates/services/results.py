@@ -1,0 +1,33 @@
+"""What the task services answer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+
+from ucfleet.updates.models import UpdateTask
+from ucfleet.updates.planning import Notice, SchedulePlan, Skip
+
+
+@dataclass
+class ScheduleResult:
+    request_id: uuid.UUID
+    created: QuerySet[UpdateTask]  # lazy: a platform-wide request may create 100,000
+    created_count: int
+    skipped: list[Skip]
+    warnings: list[Notice]
+    plan: SchedulePlan
+
+
+@dataclass(frozen=True)
+class Refusal:
+    task_id: int
+    reason: str
+
+
+@dataclass
+class BulkResult:
+    done: list[int] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
