@@ -26,7 +26,7 @@ from ucfleet.api.v1.serializers.tasks import (
 )
 from ucfleet.api.v1.views.base import ApiViewSet
 from ucfleet.updates import services
-from ucfleet.updates.models import TaskAttempt, UpdateTask
+from ucfleet.updates.models import TaskAttempt, TaskStep, UpdateTask
 from ucfleet.updates.queries import get_task_for, tasks_visible_to, with_list_relations
 
 FILTER_FIELDS = {
@@ -61,6 +61,7 @@ def schedule_request(data: dict[str, Any]) -> services.ScheduleRequest:
         notify_customer=data["notify_customer"],
         confirm_downgrade=data["confirm_downgrade"],
         confirm_auto_update_disabled=data["confirm_auto_update_disabled"],
+        wait_for_idle=data["wait_for_idle"],
     )
 
 
@@ -75,9 +76,10 @@ class UpdateTaskViewSet(ApiViewSet):
     def detail_of(self, pk: int) -> UpdateTask:
         task = get_task_for(self.admin, pk)
         attempts = Prefetch("attempts", queryset=TaskAttempt.objects.order_by("started", "id"))
+        steps = Prefetch("steps", queryset=TaskStep.objects.order_by("started", "id"))
         return (
             with_list_relations(UpdateTask.objects.filter(pk=task.pk))
-            .prefetch_related(attempts)
+            .prefetch_related(attempts, steps)
             .get()
         )
 
