@@ -241,3 +241,24 @@ def test_tasks_lists_and_filters(run, a_tenants, b_tenants, partner_admin):
     assert ids("--as", partner_admin.username) == {planned.pk, failed.pk}
     assert "1 of 3 task(s)" in run("tasks", "--limit", "1").out
     assert run("tasks", "--status", "done").code == 1
+
+
+@pytest.mark.parametrize("flag, waits", [([], True), (["--no-wait-for-idle"], False)])
+def test_schedule_waits_for_idle_tenants_unless_told_not_to(
+    run, partner_admin, a_tenants, flag, waits
+):
+    result = run(
+        "schedule",
+        "--tenant",
+        str(a_tenants[0].pk),
+        "--timing",
+        "immediate",
+        "--target-version",
+        "14.10",
+        *flag,
+        "--as",
+        partner_admin.username,
+        "--yes",
+    )
+    assert result.code == 0, result.err
+    assert UpdateTask.objects.get(tenant=a_tenants[0]).wait_for_idle is waits

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -128,3 +129,19 @@ def task_actions(context: Any, task: Any) -> dict[str, str | None]:
     viewing administrator may take it, else the refusal code (`updates.rules` decides)."""
     admin = context["request"].user
     return {action.value: refusal(admin, task, action) for action in TaskAction}
+
+
+_BUSY = re.compile(r"^busy: (\d+) active calls$")
+
+
+@register.simple_tag
+def waiting_label(task: Any) -> str:
+    """R25: "waiting: 3 active calls" for a task waiting for a busy tenant (its reason is
+    "busy: 3 active calls"); another waiting reason is shown as it is."""
+    match = _BUSY.match(task.waiting_reason or "")
+    if match is None:
+        return task.waiting_reason or ""
+    calls = int(match.group(1))
+    return ngettext("waiting: %(calls)s active call", "waiting: %(calls)s active calls", calls) % {
+        "calls": calls
+    }
