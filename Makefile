@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python bench/schedule_all.py
 	$(BIN)/python bench/reschedule.py
 	$(BIN)/python bench/dispatch.py
+	$(BIN)/python bench/simulator.py
 
 clean:
 	rm -rf var test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@ from ucfleet.simulator.state import Simulator
 log = logging.getLogger("ucfleet.simulator")
 
 MAX_BODY = 64 * 1024
+DRAIN_LIMIT = 1024 * 1024
 REASONS = {
     200: "OK",
     202: "Accepted",
@@ -109,7 +110,7 @@ class SimulatorApp:
     # --- handlers ------------------------------------------------------------------------
 
     def healthz(self, environ: dict[str, Any], args: list[str]) -> tuple[int, Any]:
-        return 200, {"status": "ok"}
+        return 200, {"status": "ok", "operations_running": self.simulator.running()}
 
     def get_tenant(self, environ: dict[str, Any], args: list[str]) -> tuple[int, Any]:
         return 200, self.simulator.tenant(v.instance_id(args[0]))
@@ -176,6 +177,13 @@ def read_body(environ: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         raise v.BadRequest("Content-Length must be a number") from None
     if length > MAX_BODY:
+        if length <= DRAIN_LIMIT:  # read it, so the client sees the answer, not a reset
+            stream = environ["wsgi.input"]
+            while length > 0:
+                chunk = stream.read(min(length, 65536))
+                if not chunk:
+                    break
+                length -= len(chunk)
         raise v.TooLarge(f"the body must be at most {MAX_BODY} bytes")
     raw = environ["wsgi.input"].read(length) if length > 0 else b""
     return v.json_object(raw)

@@ -1,51 +1,26 @@
-"""`ucfleet simulator`: serves the simulator with the standard library's WSGI server.
+"""`ucfleet simulator`: serves the simulator's WSGI application on the asyncio HTTP/1.1
+server of `http11.py`.
 
-One thread per request in flight (connections close after each answer, so an idle driver
-holds none) plus the scheduler thread; operations themselves cost no thread.
+Two threads in all: the event loop (every connection, every request) and the scheduler that
+settles operations as they end; operations themselves cost no thread.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
 import os
 import signal
 import sys
 import threading
-from socketserver import ThreadingMixIn
-from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ucfleet.simulator.app import SimulatorApp
+from ucfleet.simulator.http11 import Http11Server
 from ucfleet.simulator.state import Simulator
 
 TOKEN_VARIABLE = "UCFLEET_SIMULATOR_TOKEN"
-
-
-class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    # thousands of drivers may connect at once: a short listen backlog would refuse some.
-    request_queue_size = 1024
-
-
-class QuietHandler(WSGIRequestHandler):
-    """Logs errors only (a line per poll would drown everything), and keeps the raw path."""
-
-    verbose = False
-
-    def get_environ(self) -> dict[str, Any]:
-        environ = super().get_environ()
-        environ["ucfleet.raw_path"] = self.path
-        return environ
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        if self.verbose or str(code)[:1] == "5":
-            super().log_request(code, size)
-
-
-class VerboseHandler(QuietHandler):
-    verbose = True
 
 
 def parser(prog: str) -> argparse.ArgumentParser:
@@ -80,40 +55,40 @@ def main(argv: list[str] | None = None, *, prog: str = "ucfleet simulator") -> i
         if args.log_file:
             log_file = stack.enter_context(open(args.log_file, "a", encoding="utf-8"))
         simulator = Simulator(step_seconds=args.step_seconds, log_file=log_file)
-        try:
-            server = make_server(
-                args.host,
-                args.port,
-                SimulatorApp(simulator, token=token),
-                server_class=ThreadingWSGIServer,
-                handler_class=VerboseHandler if args.verbose else QuietHandler,
-            )
-        except OSError as exc:
-            print(f"cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
-            return 1
-        stack.callback(server.server_close)
+        server = Http11Server(
+            SimulatorApp(simulator, token=token),
+            host=args.host,
+            port=args.port,
+            verbose=args.verbose,
+        )
         stop = threading.Event()
         scheduler = threading.Thread(
             target=simulator.run_scheduler, args=(stop,), name="scheduler", daemon=True
         )
         scheduler.start()
-        host, port = args.host, server.server_port
-        print(
-            f"UC provisioning simulator listening on http://{host}:{port}/ "
-            f"(step {args.step_seconds:g} s, token {'required' if token else 'not required'})",
-            flush=True,
-        )
-        signal.signal(signal.SIGTERM, _stop_serving)
         try:
-            server.serve_forever(poll_interval=0.5)
-        except (KeyboardInterrupt, SystemExit):
-            pass
+            return asyncio.run(_serve(server, args, token=token))
         finally:
             stop.set()
             simulator.stop_scheduler()
             scheduler.join(timeout=2)
+
+
+async def _serve(server: Http11Server, args: argparse.Namespace, *, token: str) -> int:
+    try:
+        port = await server.start()
+    except OSError as exc:
+        print(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(
+        f"UC provisioning simulator listening on http://{args.host}:{port}/ "
+        f"(step {args.step_seconds:g} s, token {'required' if token else 'not required'})",
+        flush=True,
+    )
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    await stopping.wait()
+    server.close()
     return 0
-
-
-def _stop_serving(signum: int, frame: object) -> None:
-    raise SystemExit(0)

@@ -59,6 +59,7 @@ class Operation:
     instance_id: str
     request: StepRequest
     started: float  # wall clock
+    started_at: float  # monotonic
     ends_at: float  # monotonic
     duration: float
     fault: str | None  # the error of a fault or random failure decided at the start
@@ -177,6 +178,7 @@ class Simulator:
                 instance_id=instance_id,
                 request=request,
                 started=time.time(),
+                started_at=now,
                 ends_at=now + duration,
                 duration=duration,
                 fault=self._take_fault(tenant, step),
@@ -261,10 +263,21 @@ class Simulator:
             return json.loads(json.dumps(self._settings))
 
     def change_settings(self, change: dict[str, Any]) -> dict[str, Any]:
+        """New durations apply to running operations too: they end at their start plus the
+        new duration (so a test can hold operations in flight, then let them all end)."""
         with self._lock:
+            self._settle(time.monotonic())
             self._settings.update(change)
             if "seed" in change:
                 self._random.seed(change["seed"])
+            if {"step_seconds", "per_step_seconds"} & set(change):
+                for _, _, operation in self._queue:
+                    operation.duration = self._duration(operation.step)
+                    operation.ends_at = operation.started_at + operation.duration
+                self._queue = [(op.ends_at, order, op) for _, order, op in self._queue]
+                heapq.heapify(self._queue)
+                self._settle(time.monotonic())
+                self._wake.notify()
             return json.loads(json.dumps(self._settings))
 
     # --- the scheduler -------------------------------------------------------------------

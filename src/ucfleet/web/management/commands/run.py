@@ -5,6 +5,7 @@ On first start it creates the database and the demo data, and prints the credent
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -12,9 +13,10 @@ import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from ucfleet.demo import has_data, seed_demo
+from ucfleet.simulator import onebox
 from ucfleet.web.management.commands.seed_demo import print_credentials
 
 
@@ -30,13 +32,25 @@ class Command(BaseCommand):
         parser.add_argument("--no-demo", action="store_true", help="do not create demo data")
 
     def handle(self, *args, host, port, workers, no_demo, **options):
+        try:
+            simulator = onebox.plan(os.environ, portal_port=port)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         if not no_demo and not has_data():
             print_credentials(self.stdout, seed_demo())
         python = sys.executable
-        children = [
-            subprocess.Popen([python, "-m", "ucfleet.cli", "worker", "--name", f"worker-{i + 1}"])
+        children = []
+        worker_env = None
+        if simulator is not None:  # first, so it answers by the workers' first task
+            children.append(subprocess.Popen(simulator.argv(python)))
+            worker_env = {**os.environ, **simulator.worker_env}
+        children += [
+            subprocess.Popen(
+                [python, "-m", "ucfleet.cli", "worker", "--name", f"worker-{i + 1}"],
+                env=worker_env,
+            )
             for i in range(workers)
         ]
         children.append(
@@ -63,6 +77,11 @@ class Command(BaseCommand):
             f"ucfleet is running at http://{host}:{port}/ "
             f"(database: {settings.DATABASES['default']['NAME']}); Ctrl+C stops it."
         )
+        if simulator is not None:
+            driving = "the http driver uses it" if simulator.worker_env else "driver as configured"
+            self.stdout.write(
+                f"UC provisioning simulator: {onebox.URL_VARIABLE}={simulator.url} ({driving})"
+            )
         self._supervise(children)
 
     def _supervise(self, children: list[subprocess.Popen]) -> None:
