@@ -3,11 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT ?= 8000
 
 .PHONY: help setup run test test-sqlite test-postgres lint format schema bench clean
 
 help:
-	@echo "make run         set up and run ucfleet on SQLite at http://127.0.0.1:8000 (demo data)"
+	@echo "make run         set up and run ucfleet on SQLite at http://127.0.0.1:8000 (demo data; PORT=8001 for another port)"
 	@echo "make test        set up and run the whole test suite (SQLite, then PostgreSQL if reachable)"
 	@echo "make lint        ruff check, ruff format --check, mypy, migration drift"
 	@echo "make schema      regenerate the committed OpenAPI document"
@@ -23,7 +24,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/ucfleet run
+	$(BIN)/ucfleet run --port $(PORT)
 
 test: setup
 	scripts/run-tests.sh

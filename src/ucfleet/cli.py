@@ -11,7 +11,7 @@ import os
 import sys
 
 OPERATOR_COMMANDS = {
-    "run": "start portal, workers and e-mail sender (SQLite demo: migrate and seed first)",
+    "run": "start portal, workers and e-mail sender, supervised (SQLite demo: migrate, seed)",
     "worker": "run a worker process (tasks and e-mail outbox); --burst stops when idle",
     "createadmin": "create an administrator with a profile",
     "token": "create or revoke an API token",

@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.factories import UpdateTaskFactory
-from ucfleet.api.tokens import token_for
+from ucfleet.accounts.tokens import issue_token
 from ucfleet.updates.choices import Status
 
 BASE = "/api/v1"
@@ -22,7 +22,7 @@ def client_for() -> Callable[[Any], APIClient]:
     def make(admin: Any) -> APIClient:
         client = APIClient()
         if admin is not None:
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(admin).key}")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(admin).key}")
         return client
 
     return make

@@ -20,7 +20,12 @@ import pytest
 from django.utils import timezone
 
 from tests.api.conftest import BASE
-from tests.factories import ScaleUnitFactory, TenantFactory, UpdateTaskFactory
+from tests.factories import (
+    AdministratorFactory,
+    ScaleUnitFactory,
+    TenantFactory,
+    UpdateTaskFactory,
+)
 from ucfleet.accounts.choices import Profile
 from ucfleet.audit.services import Change, record
 from ucfleet.maintenance.models import PlatformMaintenance
@@ -34,6 +39,7 @@ PROFILES = {
     "advanced_partner": "advanced_partner_admin",
     "anonymous": None,
 }
+NEW_PASSWORD = "Sturdy-Harbour-Lantern-42"
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class Row:
     partner_own: int  # partner administrators on their own partner's objects
     partner_foreign: int | None = 404  # … on another partner's; None: not partner-scoped
     body: Any = None  # a dict or a function of the objects
+    # Where plain and advanced profiles differ: {"<profile> <ownership>": status}.
+    by_profile: dict[str, int] | None = None
 
     @property
     def scoped(self) -> bool:
@@ -164,6 +172,70 @@ ROWS = [
     Row("POST", "/notifications/{failed_notification}/retry/", 200, 403, 403),
     Row("GET", "/change-log/", 200, 200, None),
     Row("GET", "/change-log/?format=csv", 200, 200, None),
+    # Administrators: advanced platform administrators manage everyone, plain platform
+    # administrators partner administrators, advanced partner administrators their own
+    # partner's; plain partner administrators nobody (403, whatever the ids).
+    Row("GET", "/administrators/", 200, 200, None),
+    Row(
+        "POST",
+        "/administrators/",
+        201,
+        201,
+        body=lambda o: {
+            "username": "new-admin",
+            "password": NEW_PASSWORD,
+            "profile": "partner",
+            "partner": o["partner"],
+        },
+        by_profile={"partner own": 403, "partner foreign": 403},
+    ),
+    Row(
+        "POST",
+        "/administrators/",
+        201,
+        403,
+        None,
+        body={"username": "new-platform", "password": NEW_PASSWORD, "profile": "platform"},
+        by_profile={"platform own": 403, "advanced_partner own": 403},
+    ),
+    Row("GET", "/administrators/{administrator}/", 200, 200),
+    Row(
+        "PATCH",
+        "/administrators/{administrator}/",
+        200,
+        200,
+        body={"first_name": "Changed"},
+        by_profile={"partner own": 403},
+    ),
+    Row("DELETE", "/administrators/{administrator}/", 204, 204, by_profile={"partner own": 403}),
+    Row("GET", "/administrators/{platform_administrator}/", 200, 404, None),
+    Row(
+        "PATCH",
+        "/administrators/{platform_administrator}/",
+        200,
+        404,
+        None,
+        body={"first_name": "Changed"},
+        by_profile={"platform own": 403},
+    ),
+    Row(
+        "DELETE",
+        "/administrators/{platform_administrator}/",
+        204,
+        404,
+        None,
+        by_profile={"platform own": 403},
+    ),
+    # A foreign partner or tenant as a list filter is not found, not an empty list (issue 9).
+    Row("GET", "/update-tasks/?partner={partner}", 200, 200),
+    Row("GET", "/update-tasks/?tenant={tenant}", 200, 200),
+    Row(
+        "POST",
+        "/update-tasks/delete/",
+        200,
+        200,
+        body=lambda o: {"all": True, "partner": o["partner"]},
+    ),
 ]
 
 
@@ -217,7 +289,11 @@ def _objects_of(partner: Any, versions: dict[str, Any], unit: Any, tag: str) -> 
         None,
         Change("update", "tenant", task.tenant_id, "description", "", "x", partner_id=partner.pk),
     )
+    colleague = AdministratorFactory(
+        username=f"{tag}-colleague", profile=Profile.PARTNER, partner=partner
+    )
     return {
+        "administrator": colleague.pk,
         "partner": partner.pk,
         "tenant": task.tenant_id,
         "free_tenant": tenant("free").pk,
@@ -236,7 +312,13 @@ def world(partner_a, partner_b, versions, scale_unit, platform_admin):
     foreign = _objects_of(partner_b, versions, ScaleUnitFactory(name="b-only"), "foreign")
     start = timezone.now() + timedelta(hours=4)
     maintenance = PlatformMaintenance.objects.create(start=start, end=start + timedelta(hours=2))
-    shared = {"maintenance": maintenance.pk, "visible_version": versions["current"].pk}
+    shared = {
+        "maintenance": maintenance.pk,
+        "visible_version": versions["current"].pk,
+        "platform_administrator": AdministratorFactory(
+            username="other-platform", profile=Profile.PLATFORM
+        ).pk,
+    }
     return {
         "own": {**own, **shared, "version": versions["current"].pk},
         "foreign": {**foreign, **shared, "version": versions["test"].pk},
@@ -256,6 +338,7 @@ def _cases() -> list[Any]:
                     expected = row.platform
                 else:
                     expected = row.partner_own if ownership == "own" else row.partner_foreign
+                expected = (row.by_profile or {}).get(f"{profile} {ownership}", expected)
                 cases.append(
                     pytest.param(
                         row,
@@ -319,6 +402,8 @@ def _template(path: str) -> str:
         "failed_task",
         "notification",
         "failed_notification",
+        "administrator",
+        "platform_administrator",
     ):
         path = path.replace("{" + name + "}", "{id}")
     return path

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.factories import UpdateTaskFactory
-from ucfleet.api.tokens import token_for
+from ucfleet.accounts.tokens import issue_token
 from ucfleet.config.wsgi import application
 from ucfleet.maintenance.models import PlatformMaintenance
 from ucfleet.updates.choices import Status
@@ -79,7 +79,7 @@ def world(db, a_tenants, b_tenants, versions):
 
 def _call(case, admin):
     case.call_and_validate(
-        headers={"Authorization": f"Token {token_for(admin).key}"}, checks=CHECKS
+        headers={"Authorization": f"Token {issue_token(admin).key}"}, checks=CHECKS
     )
 
 

@@ -92,9 +92,10 @@ def test_token_create_and_revoke(run, partner_admin, a_tenants):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get("/api/v1/tenants/").status_code == 200
-    replaced = run("token", "create", partner_admin.username).out.strip()
-    assert replaced != key and client.get("/api/v1/tenants/").status_code == 401
-    assert run("token", "create", partner_admin.username, "--keep").out.strip() == replaced
+    second = run("token", "create", partner_admin.username).out.strip()
+    assert second != key and client.get("/api/v1/tenants/").status_code == 200  # both work
+    replaced = run("token", "create", partner_admin.username, "--replace").out.strip()
+    assert replaced not in (key, second) and client.get("/api/v1/tenants/").status_code == 401
     revoked = run("token", "revoke", partner_admin.username)
     assert revoked.code == 0 and "Revoked" in revoked.out
     client.credentials(HTTP_AUTHORIZATION=f"Token {replaced}")

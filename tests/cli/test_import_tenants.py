@@ -116,8 +116,8 @@ def test_each_field_is_checked(run, refs, tmp_path):
     assert errors["line 5"] == "test_until: '31.12.2030' is not a date YYYY-MM-DD"
     assert errors["line 6"] == "scale_unit: no such scale unit 'nowhere'"
     assert errors["line 7"].startswith("name:")
-    assert errors["line 8"] == "a UC tenant with name 'taken' already exists"
-    assert errors["line 9"] == "a UC tenant with domain 'taken.uc.example' already exists"
+    assert errors["line 8"] == "name 'taken' is not available"
+    assert errors["line 9"] == "domain 'taken.uc.example' is not available"
     assert errors["line 10"].startswith("partner:")
 
 

@@ -54,3 +54,32 @@ class Administrator(AbstractUser):
     @property
     def is_advanced(self) -> bool:
         return self.profile in {Profile.PLATFORM_ADVANCED, Profile.PARTNER_ADVANCED}
+
+
+class ApiToken(models.Model):
+    """An API key, stored only as a prefix (to find the row) and a hash of the whole key.
+
+    The key itself is shown once, when it is issued (`ucfleet.accounts.tokens`); whoever
+    reads the database cannot use what it holds. An administrator may have several tokens
+    (one per script or login); they expire, and are revoked together when the password
+    changes or the account is deactivated.
+    """
+
+    user = models.ForeignKey(
+        Administrator,
+        verbose_name=_("administrator"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    prefix = models.CharField(_("key prefix"), max_length=16, db_index=True)
+    secret_hash = models.CharField(_("key hash"), max_length=64)
+    created = models.DateTimeField(_("created"))
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user_id})"

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from ucfleet.accounts.choices import PARTNER_PROFILES, PLATFORM_PROFILES, Profile
 from ucfleet.accounts.models import Administrator
 from ucfleet.accounts.queries import get_administrator_for
+from ucfleet.accounts.tokens import revoke_tokens
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.errors import Forbidden, Invalid
 from ucfleet.tenants.queries import get_partner_for
@@ -57,8 +58,13 @@ def create_administrator(
     first_name: str = "",
     last_name: str = "",
 ) -> Administrator:
+    if actor is not None and not any(may_manage(actor, p, actor.partner_id) for p in Profile):
+        # Before any lookup: a profile that manages nobody learns nothing about ids.
+        raise Forbidden(_("You may not manage administrators."))
     if profile not in Profile.values:
         raise Invalid.field("profile", _("Unknown profile."))
+    if actor is not None and not may_manage(actor, profile, actor.partner_id):
+        raise Forbidden(_("You may not manage administrators of this profile."))
     if profile in PLATFORM_PROFILES and partner not in (None, ""):
         raise Invalid.field("partner", _("Platform administrators belong to no partner."))
     if profile in PARTNER_PROFILES and partner in (None, ""):
@@ -113,9 +119,15 @@ def _any_partner(partner: Any) -> Any:
     return found
 
 
-def update_administrator(actor: Any, pk: Any, **changes: Any) -> Administrator:
+def update_administrator(
+    actor: Any, pk: Any, *, current_password: str | None = None, **changes: Any
+) -> Administrator:
     """Change e-mail, names, language, active flag or password; profile and partner are
-    fixed (create a new administrator instead)."""
+    fixed (create a new administrator instead).
+
+    Changing one's own password needs the current one. A new password or a deactivation
+    revokes the administrator's API tokens (their other portal sessions end by Django's
+    session hash)."""
     admin = get_administrator_for(actor, pk)
     is_self = actor.pk == admin.pk
     if not is_self and not may_manage(actor, admin.profile, admin.partner_id):
@@ -127,6 +139,11 @@ def update_administrator(actor: Any, pk: Any, **changes: Any) -> Administrator:
     if is_self and changes.get("is_active") is False:
         raise Invalid.field("is_active", _("You cannot deactivate yourself."))
     password = changes.pop("password", None)
+    if password is not None and not isinstance(password, str):
+        raise Invalid.field("password", _("Enter a password."))
+    if password and is_self and not admin.check_password(current_password or ""):
+        raise Invalid.field("current_password", _("Your current password is not correct."))
+    deactivated = admin.is_active and changes.get("is_active") is False
     old = {name: getattr(admin, name) for name in changes}
     for name, value in changes.items():
         setattr(admin, name, value)
@@ -135,6 +152,8 @@ def update_administrator(actor: Any, pk: Any, **changes: Any) -> Administrator:
         admin.set_password(password)
     with transaction.atomic():
         admin.save()
+        if password or deactivated:
+            revoke_tokens(admin)
         record_many(
             actor,
             [
@@ -167,3 +186,9 @@ def update_administrator(actor: Any, pk: Any, **changes: Any) -> Administrator:
             ),
         )
     return admin
+
+
+def deactivate_administrator(actor: Any, pk: Any) -> Administrator:
+    """What deleting an administrator means: the account stays (the change log names it),
+    it can no longer log in, and its API tokens are revoked."""
+    return update_administrator(actor, pk, is_active=False)

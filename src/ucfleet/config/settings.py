@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from ucfleet.config.env import (
+    ConfigError,
     env_bool,
     env_float,
     env_int,
@@ -22,7 +24,18 @@ DATA_DIR = env_path("UCFLEET_DATA_DIR", Path.cwd() / "var")
 
 DEBUG = env_bool("UCFLEET_DEBUG", False)
 # The embedded default key is for the demo only; production sets UCFLEET_SECRET_KEY.
-SECRET_KEY = env_str("UCFLEET_SECRET_KEY", "ucfleet-demo-insecure-key-change-me-in-production")
+DEMO_SECRET_KEY = "ucfleet-demo-insecure-key-change-me-in-production"
+SECRET_KEY = env_str("UCFLEET_SECRET_KEY", DEMO_SECRET_KEY)
+# Production mode (docs/security.md): UCFLEET_ENV=production, or HTTPS switched on. Then
+# ucfleet refuses to start with the demo key (anyone could forge sessions) or with DEBUG.
+PRODUCTION = env_str("UCFLEET_ENV", "demo") == "production" or env_bool("UCFLEET_HTTPS", False)
+if PRODUCTION and SECRET_KEY in ("", DEMO_SECRET_KEY):
+    raise ConfigError(
+        "Production mode needs its own UCFLEET_SECRET_KEY (50 random characters or more); "
+        "the built-in demo key is public."
+    )
+if PRODUCTION and DEBUG:
+    raise ConfigError("UCFLEET_DEBUG must be off in production mode (UCFLEET_ENV=production).")
 ALLOWED_HOSTS = env_list("UCFLEET_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("UCFLEET_CSRF_TRUSTED_ORIGINS", [])
 
@@ -34,11 +47,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # its table only: accounts 0003 hashed its plaintext keys
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "csp",
     "ucfleet.core",
     "ucfleet.accounts",
     "ucfleet.tenants",
@@ -54,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -120,7 +135,11 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    # At least 12 characters for platform profiles, 10 for partner profiles.
+    {"NAME": "ucfleet.accounts.password_validation.ProfileMinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
@@ -132,6 +151,49 @@ AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("UCFLEET_LOGIN_THROTTLING", True)
+# Behind a reverse proxy every request comes from the proxy's address: name the proxies
+# (addresses or networks) whose X-Forwarded-For is believed, so that each client has its own
+# address. Nobody else's header is read (accounts/throttling.py; docs/security.md).
+UCFLEET_TRUSTED_PROXIES = env_list("UCFLEET_TRUSTED_PROXIES", [])
+for _proxy in UCFLEET_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ConfigError(f"UCFLEET_TRUSTED_PROXIES: {_proxy!r} is no address or network") from _exc
+AXES_CLIENT_IP_CALLABLE = "ucfleet.accounts.throttling.client_address"
+# Every failure is kept: the per-account (across addresses) and per-address limits count them.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+
+# --- HTTPS and browser security (docs/security.md) ---------------------------------------
+# UCFLEET_HTTPS=1 when the portal is reached over HTTPS (directly or through a proxy that
+# terminates TLS): cookies only over HTTPS, HSTS, and plain HTTP redirected to HTTPS.
+HTTPS = env_bool("UCFLEET_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env_int("UCFLEET_HSTS_SECONDS", 31536000, minimum=0) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env_bool("UCFLEET_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = HTTPS and env_bool("UCFLEET_HSTS_PRELOAD", True)
+SECURE_SSL_REDIRECT = HTTPS and env_bool("UCFLEET_SSL_REDIRECT", True)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips a client's own):
+# without it Django sees plain HTTP and would redirect for ever.
+if env_bool("UCFLEET_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"
+# django-csp 4: the portal's scripts are static files (htmx, portal.js): no inline script.
+# Inline style attributes stay allowed (they cannot run code).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -154,7 +216,7 @@ WHITENOISE_USE_FINDERS = True
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "ucfleet.api.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -218,15 +280,22 @@ UCFLEET: dict[str, Any] = {
     "WORKER_TTL_SECONDS": env_float("UCFLEET_WORKER_TTL", 30.0),
     "WORKER_POLL_SECONDS": env_float("UCFLEET_WORKER_POLL", 1.0),
     "WORKER_CONCURRENCY": env_int("UCFLEET_WORKER_CONCURRENCY", 4, minimum=1),
-    # R17: the outbox retries a failed delivery with exponential back-off, then gives up
-    # (the message stays visible as failed and can be sent again by a platform admin).
-    "OUTBOX_MAX_ATTEMPTS": env_int("UCFLEET_OUTBOX_MAX_ATTEMPTS", 10, minimum=1),
-    "OUTBOX_BACKOFF_SECONDS": env_float("UCFLEET_OUTBOX_BACKOFF", 30.0),
-    "OUTBOX_BACKOFF_MAX_SECONDS": env_float("UCFLEET_OUTBOX_BACKOFF_MAX", 3600.0),
+    # R17: the outbox retries a transient failure (4xx, no connection) with capped
+    # exponential back-off for at least OUTBOX_RETRY_HOURS, then gives up; a permanent 5xx
+    # fails at once (the message stays visible as failed; a platform admin can send it again).
+    "OUTBOX_RETRY_HOURS": env_float("UCFLEET_OUTBOX_RETRY_HOURS", 24.0),
+    "OUTBOX_BACKOFF_SECONDS": env_float("UCFLEET_OUTBOX_BACKOFF", 30.0, minimum=0.001),
+    "OUTBOX_BACKOFF_MAX_SECONDS": env_float("UCFLEET_OUTBOX_BACKOFF_MAX", 900.0, minimum=0.001),
     # A sender that claimed a message and went silent this long is presumed dead.
     "OUTBOX_CLAIM_TIMEOUT_SECONDS": env_float("UCFLEET_OUTBOX_CLAIM_TIMEOUT", 300.0),
     # Change-log retention (days).
     "CHANGE_LOG_DAYS": env_int("UCFLEET_CHANGE_LOG_DAYS", 90, minimum=1),
+    # API tokens expire this many days after they were issued.
+    "TOKEN_DAYS": env_int("UCFLEET_TOKEN_DAYS", 90, minimum=1),
+    # Login throttling beyond axes' account+address lock (accounts/throttling.py).
+    "LOGIN_ACCOUNT_FAILURE_LIMIT": env_int("UCFLEET_LOGIN_ACCOUNT_FAILURE_LIMIT", 10, minimum=1),
+    "LOGIN_ACCOUNT_COOLOFF_SECONDS": env_float("UCFLEET_LOGIN_ACCOUNT_COOLOFF", 60.0, minimum=1),
+    "LOGIN_ADDRESS_FAILURE_LIMIT": env_int("UCFLEET_LOGIN_ADDRESS_FAILURE_LIMIT", 30, minimum=1),
 }
 
 # --- E-mail (the outbox's transport) ------------------------------------------------------

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 
 from ucfleet.accounts.choices import Language
 from ucfleet.audit.services import Change, record_many
+from ucfleet.core import timebounds
 from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
 from ucfleet.tenants.queries import partners_visible_to, tenants_visible_to
 from ucfleet.tenants.services import EDITABLE_FIELDS
@@ -205,6 +206,9 @@ def _tenant_from_row(row: Row, refs: _Refs, problems: list[str]) -> Tenant:
             test_until = date.fromisoformat(value["test_until"])
         except ValueError:
             problems.append(f"test_until: {value['test_until']!r} is not a date YYYY-MM-DD")
+        else:
+            if not timebounds.is_within(test_until):
+                problems.append(f"test_until: {timebounds.out_of_range_message()}")
     flags = {name: _boolean(value[name], name, problems) for name in BOOLEAN_DEFAULTS}
     # Built even when a reference is missing (then it is only checked, never saved).
     references: dict[str, Any] = {"partner_id": partner_id, "version_id": version_id}
@@ -271,9 +275,7 @@ def validate_rows(
             if not value:
                 continue
             if value in taken:
-                errors.append(
-                    LineError(line, f"a UC tenant with {field_name} {value!r} already exists")
-                )
+                errors.append(LineError(line, f"{field_name} {value!r} is not available"))
             elif value in first_line:
                 errors.append(
                     LineError(line, f"{field_name} {value!r} is also on line {first_line[value]}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -41,7 +41,23 @@ def _full_clean(obj: Any) -> None:
     try:
         obj.full_clean()
     except ValidationError as exc:
-        raise Invalid(_("Please correct the marked fields."), errors=exc.message_dict) from None
+        raise Invalid(_("Please correct the marked fields."), errors=_errors(obj, exc)) from None
+
+
+def _errors(obj: Any, exc: ValidationError) -> dict[str, list[str]]:
+    """Field errors; a taken unique value reads "not available", the same whether another
+    partner's tenant or one's own has it ("already exists" would confirm foreign names)."""
+    errors: dict[str, list[str]] = {}
+    for field, field_errors in exc.error_dict.items():
+        for error in field_errors:
+            if error.code == "unique" and field != NON_FIELD_ERRORS:
+                label = obj._meta.get_field(field).verbose_name
+                errors.setdefault(field, []).append(
+                    _("This %(field)s is not available.") % {"field": label}
+                )
+            else:
+                errors.setdefault(field, []).extend(error.messages)
+    return errors
 
 
 def _resolve_references(admin: Any, fields: dict[str, Any]) -> dict[str, Any]:

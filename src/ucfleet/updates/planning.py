@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from ucfleet.core.errors import Forbidden, Invalid, NotFound
+from ucfleet.core.timebounds import require_within
 from ucfleet.core.timeutils import format_server_time
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance import queries as maintenance
@@ -24,7 +25,7 @@ from ucfleet.tenants.queries import get_partner_for, tenants_visible_to
 from ucfleet.updates.choices import OPEN_STATUSES, SkipReason, TaskType, Timing, WarningCode
 from ucfleet.updates.models import UpdateTask
 from ucfleet.versions.models import SoftwareVersion
-from ucfleet.versions.queries import get_target_version
+from ucfleet.versions.queries import get_version_for
 from ucfleet.versions.rules import VersionFacts, is_downgrade, target_skip_reason
 
 BATCH = 5000
@@ -153,6 +154,7 @@ def refuse_if_in_maintenance(
 def custom_period(start: datetime | None, *, now: datetime) -> tuple[datetime, datetime]:
     if start is None:
         raise Invalid.field("start", _("Choose the date and time for Custom time."))
+    require_within(start, "start")  # also keeps start + grace inside datetime's range
     if start <= now:
         raise Invalid.field("start", _("The time must lie in the future."))
     grace = timedelta(minutes=settings.UCFLEET["CUSTOM_START_GRACE_MINUTES"])
@@ -233,7 +235,9 @@ def plan_updates(
 ) -> SchedulePlan:
     _validate_options(admin, request)
     moment = now or utcnow()
-    target = get_target_version(request.target_version)
+    # Scoped like every lookup: for a partner a test version is "not found", as a missing
+    # version is (naming one must not confirm that it exists).
+    target = get_version_for(admin, request.target_version)
     earliest, latest = task_period(request.timing, request.start, now=moment)
     selection = _selected_tenants(admin, request)
     is_single = request.tenant_ids is not None and len(set(request.tenant_ids)) == 1

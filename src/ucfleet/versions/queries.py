@@ -42,10 +42,3 @@ def _find(versions: QuerySet[SoftwareVersion], ref: Any) -> SoftwareVersion:
 def get_version_for(admin: Any, ref: Any) -> SoftwareVersion:
     """A version the admin may see, by name or by id (a name wins over an equal id)."""
     return _find(versions_visible_to(admin), ref)
-
-
-def get_target_version(ref: Any) -> SoftwareVersion:
-    """A requested target version, test versions included: the scheduling rules then refuse
-    a test version for partner administrators with the explicit `test_version_forbidden`
-    (API.md) rather than a bare "not found"."""
-    return _find(SoftwareVersion.objects.all(), ref)

@@ -1,7 +1,8 @@
 """The worker loop: claim due tasks, run their drivers in threads, record the outcome.
 
-Only the loop's own thread touches the database (one connection per process); driver threads
-do I/O only and report through a queue. The protocol is described in docs/worker.md.
+The loop's thread does the database work; the heartbeat has a thread and a connection of its
+own (`heartbeat.py`), so that nothing the loop does can delay it. Driver threads do I/O only
+and report through a queue. The protocol is described in docs/worker.md.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ucfleet.worker.drivers import (
     TaskSpec,
     driver_from_settings,
 )
+from ucfleet.worker.heartbeat import Heartbeat, check_intervals
 from ucfleet.worker.housekeeping import Housekeeping
 from ucfleet.worker.recovery import recover_lost_workers
 from ucfleet.worker.steps import Busy, NeedsAttention, run_task
@@ -50,6 +52,9 @@ class WorkerSettings:
     poll_seconds: float
     heartbeat_seconds: float
     ttl_seconds: float
+
+    def __post_init__(self) -> None:
+        check_intervals(heartbeat_seconds=self.heartbeat_seconds, ttl_seconds=self.ttl_seconds)
 
     @classmethod
     def from_settings(
@@ -141,7 +146,8 @@ class WorkerLoop:
         self._unrecorded: list[_Outcome] = []  # outcomes whose write failed; retried
         self._housekeeping = Housekeeping(mail_every=options.poll_seconds)
         self._previous_handlers: dict[int, Any] = {}
-        self._next_beat = self._next_recovery = self._next_sweep = 0.0
+        self._heartbeat: Heartbeat | None = None
+        self._next_recovery = self._next_sweep = 0.0
         # The first save waits a second: most tasks are done by then.
         self._next_log_save = time.monotonic() + LOG_SAVE_SECONDS
 
@@ -171,6 +177,15 @@ class WorkerLoop:
         registry.register_worker(
             name=options.name, concurrency=options.concurrency, ttl_seconds=options.ttl_seconds
         )
+        heartbeat = self._heartbeat = Heartbeat(
+            name=options.name,
+            interval=options.heartbeat_seconds,
+            concurrency=options.concurrency,
+            ttl_seconds=options.ttl_seconds,
+            # Inside a transaction (tests) no other connection sees our row: beat inline.
+            threaded=not connection.in_atomic_block,
+        )
+        heartbeat.start()
         log.info(
             "worker %s started: driver %s, concurrency %d%s",
             options.name,
@@ -188,6 +203,7 @@ class WorkerLoop:
                 running.execution.stop.set()
             pool.shutdown(wait=True)
             self._restore_signal_handlers()
+            heartbeat.stop()  # before marking stopped: a later beat would register us again
             try:
                 self._record_outcomes(block=False)
                 registry.mark_stopped(options.name)
@@ -215,9 +231,10 @@ class WorkerLoop:
         """One pass: heartbeat, outcomes, recovery, missed windows, claims, logs, e-mail.
         True when the loop is done (stopped, or a burst found nothing more to do)."""
         options, now = self.options, time.monotonic()
-        if now >= self._next_beat:
-            self._next_beat = now + options.heartbeat_seconds
-            self._beat()
+        assert self._heartbeat is not None
+        self._heartbeat.beat_if_due(now)
+        if self._heartbeat.declared_lost.is_set():
+            self._stop_lost_tasks()
         self._record_outcomes(block=False)
         if now >= self._next_recovery:
             # Lost workers are noticed once a heartbeat interval: that is the TTL's grain.
@@ -241,18 +258,14 @@ class WorkerLoop:
             self._housekeeping.tick(force_mail=True)
         return is_done
 
-    def _beat(self) -> None:
-        if not registry.beat(self.name):
-            # Declared lost while alive (e.g. paused longer than the TTL): the tasks it held
-            # are failed already; stop their drivers where they can stop, and register anew.
-            log.error("worker %s was declared lost; registering again", self.name)
-            for running in self._running.values():
-                running.execution.stop.set()
-            registry.register_worker(
-                name=self.name,
-                concurrency=self.options.concurrency,
-                ttl_seconds=self.options.ttl_seconds,
-            )
+    def _stop_lost_tasks(self) -> None:
+        """We were declared lost while alive (e.g. paused longer than the TTL) and the
+        heartbeat registered us again: the tasks held until then are failed already; stop
+        their drivers where they can stop (their results will be discarded)."""
+        assert self._heartbeat is not None
+        self._heartbeat.declared_lost.clear()
+        for running in self._running.values():
+            running.execution.stop.set()
 
     def _claim(self, pool: ThreadPoolExecutor) -> int:
         free = self.options.concurrency - len(self._running)

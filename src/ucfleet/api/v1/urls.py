@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from ucfleet.api.v1.views.administrators import AdministratorViewSet
 from ucfleet.api.v1.views.audit import ChangeLogViewSet
 from ucfleet.api.v1.views.auth import TokenView
 from ucfleet.api.v1.views.maintenance import MaintenanceWindowView, PlatformMaintenanceViewSet
@@ -27,6 +28,7 @@ router.register(
 router.register("update-tasks", UpdateTaskViewSet, basename="update-task")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("change-log", ChangeLogViewSet, basename="change-log")
+router.register("administrators", AdministratorViewSet, basename="administrator")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),

@@ -75,8 +75,21 @@ class AdministratorEditForm(forms.Form):
         help_text=_("Leave empty to keep the current password."),
     )
 
+    current_password = forms.CharField(
+        label=_("Current password"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Needed to change your own password."),
+    )
+
+    def __init__(self, *args: Any, is_self: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not is_self:
+            del self.fields["current_password"]
+
     def changes(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         if not data.get("password"):
             data.pop("password", None)
+            data.pop("current_password", None)
         return data

@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from ucfleet.core.timeutils import to_zone
 from ucfleet.updates.rules import TaskAction, refusal
 
 register = template.Library()
@@ -25,7 +26,7 @@ def servertime(value: datetime | None, style: str = "") -> SafeString | str:
     browser script annotates with the viewer's local time where it differs (R3)."""
     if not value:
         return ""
-    local = timezone.localtime(value)
+    local = to_zone(value, timezone.get_current_timezone())
     fmt = "%Y-%m-%d" if style == "date" else "%Y-%m-%d %H:%M"
     zone = timezone.get_current_timezone()
     return format_html(
@@ -42,8 +43,8 @@ def time_range(start: datetime | None, end: datetime | None) -> SafeString | str
     """`Sun 2026-11-29 01:00 – 05:00 CET`: a period in server time, the day named once."""
     if not start or not end:
         return ""
-    a, b = timezone.localtime(start), timezone.localtime(end)
     zone = timezone.get_current_timezone()
+    a, b = to_zone(start, zone), to_zone(end, zone)
     same_day = a.date() == b.date()
     end_text = b.strftime("%H:%M") if same_day else b.strftime("%Y-%m-%d %H:%M")
     return format_html(

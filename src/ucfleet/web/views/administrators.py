@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -114,13 +115,17 @@ def administrator_edit(request: HttpRequest, pk: int) -> HttpResponse:
         name: getattr(admin, name)
         for name in ("email", "first_name", "last_name", "language", "is_active")
     }
-    form = AdministratorEditForm(request.POST or None, initial=initial)
+    is_self = admin.pk == actor.pk
+    form = AdministratorEditForm(request.POST or None, initial=initial, is_self=is_self)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_administrator(actor, admin.pk, **form.changes())
+            changed = services.update_administrator(actor, admin.pk, **form.changes())
         except DomainError as error:
             add_domain_error(form, error)
         else:
+            if is_self:
+                # A new password ends the other sessions, not this one.
+                update_session_auth_hash(request, changed)
             messages.success(
                 request, _("The administrator %(name)s was saved.") % {"name": admin.username}
             )

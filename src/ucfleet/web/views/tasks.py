@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -32,6 +32,7 @@ from ucfleet.web.views.common import (
     report_bulk_result,
     safe_next,
 )
+from ucfleet.web.views.errors import domain_error_response
 from ucfleet.web.views.filters import TaskFilterForm
 
 MAX_POLLED = 200
@@ -59,18 +60,21 @@ class RescheduleForm(forms.Form):
     )
 
 
-def _filtered_tasks(request: HttpRequest, *, all_types: bool) -> tuple[TaskFilterForm, Any]:
+def _filtered_tasks(
+    request: HttpRequest, data: QueryDict, *, all_types: bool
+) -> tuple[TaskFilterForm, Any]:
+    """The list's filters read from `data` (the query string, or the bulk form's copy of
+    it); no tasks at all while a filter is invalid."""
     admin: Any = request.user
     partners = list(partners_visible_to(admin).values_list("id", "name"))
-    form = TaskFilterForm(request.GET or None, partners=partners, all_types=all_types)
-    form.is_valid()
-    tasks = form.apply(tasks_visible_to(admin), request.GET.get("sort", ""))
+    form = TaskFilterForm(data, partners=partners, all_types=all_types)
+    tasks = form.apply(tasks_visible_to(admin), data.get("sort", ""))
     return form, tasks
 
 
 def _task_list(request: HttpRequest, *, all_types: bool) -> HttpResponse:
     admin: Any = request.user
-    form, tasks = _filtered_tasks(request, all_types=all_types)
+    form, tasks = _filtered_tasks(request, request.GET, all_types=all_types)
     page = paginate(request, with_list_relations(tasks))
     rows = list(page.object_list)
     open_ids = [t.pk for t in rows if t.status in OPEN_STATUSES]
@@ -242,9 +246,11 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     ids = parse_ids(request.POST.getlist("ids"))
     try:
         if action == "delete_all":
+            # The list's filters travel as the filter form's own hidden fields.
             all_types = request.POST.get("all_types") == "1"
-            request.GET = request.POST  # the list's filters travel as hidden fields
-            _filters, tasks = _filtered_tasks(request, all_types=all_types)
+            filters, tasks = _filtered_tasks(request, request.POST, all_types=all_types)
+            if not filters.is_valid():
+                return domain_error_response(request, Invalid(_filter_errors_text(filters)))
             result = services.delete_tasks(admin, tasks)
             _report(request, result, _deleted(len(result.done)))
         elif not ids:
@@ -281,6 +287,17 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         messages.error(request, error.message)
     return HttpResponseRedirect(back)
+
+
+def _filter_errors_text(form: TaskFilterForm) -> str:
+    problems = "; ".join(
+        f"{form.fields[name].label}: {text}" if name in form.fields else str(text)
+        for name, texts in form.errors.items()
+        for text in texts
+    )
+    return _("Nothing was deleted: the list's filters cannot be applied (%(problems)s).") % {
+        "problems": problems
+    }
 
 
 def _deleted(count: int) -> str:

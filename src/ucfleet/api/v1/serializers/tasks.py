@@ -225,6 +225,13 @@ class BulkDeleteSerializer(TaskFilterSerializer):
             raise serializers.ValidationError(
                 'Give either "ids" or "all": true (with the list filters).'
             )
+        # Fail closed: a misspelt filter must not widen "all" to the whole list.
+        given = self.initial_data if isinstance(self.initial_data, dict) else {}
+        unknown = sorted(str(key) for key in given if key not in self.fields)
+        if unknown:
+            raise serializers.ValidationError(
+                {key: ["Not a filter of the task list."] for key in unknown}
+            )
         return attrs
 
 

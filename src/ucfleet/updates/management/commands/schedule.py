@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ucfleet.accounts.management.commands._support import acting, domain_error
+from ucfleet.core import timebounds
 from ucfleet.core.errors import DomainError
 from ucfleet.core.timeutils import as_aware, format_server_time
 from ucfleet.maintenance.queries import server_zone
@@ -179,11 +180,19 @@ class Command(BaseCommand):
         if not text:
             return None
         try:
-            return as_aware(datetime.fromisoformat(text.strip()), zone)
+            value = datetime.fromisoformat(text.strip())
         except ValueError:
             raise CommandError(
                 f"--start {text!r} is not a date and time like '2026-12-01 22:00'"
             ) from None
+        out_of_range = CommandError(f"--start {text!r}: {timebounds.out_of_range_message()}")
+        # The wall time first (year 1 has no instant east of UTC), then the instant.
+        if not timebounds.is_within(value):
+            raise out_of_range
+        start = as_aware(value, zone)
+        if not timebounds.is_within(start):
+            raise out_of_range
+        return start
 
     def _show(self, plan: Any, zone: Any, *, every: bool) -> None:
         when = format_server_time(plan.earliest_start, zone)

@@ -187,3 +187,35 @@
     updateSelection();
   });
 })();
+
+/* Behaviours that used to be inline attributes or scripts in the templates: the
+   Content-Security-Policy (docs/security.md) runs no inline script, so they live here. */
+(function () {
+  "use strict";
+
+  /* <select data-autosubmit>: choosing sends the form (the language switch). */
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.matches && el.matches("select[data-autosubmit]") && el.form) el.form.submit();
+  });
+
+  /* <a data-history-back href="…">: back in the browser's history; the href is the fallback. */
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-history-back]");
+    if (link && window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+    }
+  });
+
+  /* Change log: the CSV export link carries the list's current filters. */
+  function updateCsvLink() {
+    var link = document.getElementById("csv-export");
+    if (!link) return;
+    var query = window.location.search.replace(/^\?/, "").replace(/(^|&)(page|format)=[^&]*/g, "");
+    link.href = "?" + (query ? query.replace(/^&/, "") + "&" : "") + "format=csv";
+  }
+  document.addEventListener("DOMContentLoaded", updateCsvLink);
+  document.addEventListener("htmx:afterSettle", updateCsvLink);
+  document.addEventListener("htmx:pushedIntoHistory", updateCsvLink);
+})();
