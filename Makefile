@@ -1,5 +1,6 @@
 # The one entry point for developer commands. `make help` lists them.
 PYTHON ?= python3
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -10,7 +11,7 @@ PORT ?= 8000
 help:
 	@echo "make run         set up and run ucfleet on SQLite at http://127.0.0.1:8000 (demo data; PORT=8001 for another port)"
 	@echo "make test        set up and run the whole test suite (SQLite, then PostgreSQL if reachable)"
-	@echo "make lint        ruff check, ruff format --check, mypy, migration drift"
+	@echo "make lint        ruff check, ruff format --check, mypy, import contracts, migration drift"
 	@echo "make schema      regenerate the committed OpenAPI document"
 	@echo "make bench       run the benchmarks in bench/"
 
@@ -33,6 +34,7 @@ lint: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 format: setup
@@ -47,6 +49,7 @@ bench: setup
 	$(BIN)/python bench/reschedule.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/simulator.py
+	$(BIN)/python bench/metrics_scrape.py
 
 clean:
 	rm -rf var test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -21,8 +21,11 @@ OPERATOR_COMMANDS = {
     "tasks": "list and filter update tasks",
     "send-outbox": "send queued e-mails without running a worker; --burst stops when done",
     "seed-demo": "create the demo data",
+    "demo-credentials": "print the demo sign-ins again",
     "migrate": "create or upgrade the database",
     "simulator": "run the UC provisioning simulator (the http driver's peer, docs/drivers.md)",
+    "backup": "back up ucfleet's own database to FILE (SQLite file or pg_dump -Fc)",
+    "restore": "restore ucfleet's database from a backup FILE (workers stopped)",
 }
 
 

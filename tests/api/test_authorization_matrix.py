@@ -26,6 +26,7 @@ from tests.factories import (
     TenantFactory,
     UpdateTaskFactory,
 )
+from ucfleet.accounts.actors import SYSTEM
 from ucfleet.accounts.choices import Profile
 from ucfleet.audit.services import Change, record
 from ucfleet.maintenance.models import PlatformMaintenance
@@ -286,7 +287,7 @@ def _objects_of(partner: Any, versions: dict[str, Any], unit: Any, tag: str) -> 
         idempotency_key=f"matrix-failed-{tag}",
     )
     record(
-        None,
+        SYSTEM,
         Change("update", "tenant", task.tenant_id, "description", "", "x", partner_id=partner.pk),
     )
     colleague = AdministratorFactory(

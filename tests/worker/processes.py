@@ -35,10 +35,12 @@ def child_env() -> dict[str, str]:
 
 def start_worker(*args: str, env: dict[str, str], log_to: Path) -> subprocess.Popen:
     command = [str(UCFLEET)] if UCFLEET.exists() else [sys.executable, "-m", "ucfleet.cli"]
-    out = log_to.open("w")
-    return subprocess.Popen(
-        [*command, "worker", *args], env=env, stdout=out, stderr=subprocess.STDOUT
-    )
+    # The child writes to its own copy of the descriptor: ours is closed at once (an open
+    # one would be a ResourceWarning, an error under filterwarnings = error).
+    with log_to.open("w") as out:
+        return subprocess.Popen(
+            [*command, "worker", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 def wait_until(condition, *, timeout: float, every: float = 0.02) -> bool:

@@ -18,6 +18,7 @@ from ucfleet.config.env import (
     env_path,
     env_str,
 )
+from ucfleet.ops.logs import with_log_format
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("UCFLEET_DATA_DIR", Path.cwd() / "var")
@@ -64,9 +65,13 @@ INSTALLED_APPS = [
     "ucfleet.worker",
     "ucfleet.api",
     "ucfleet.web",
+    "ucfleet.ops",
 ]
 
 MIDDLEWARE = [
+    # First: request id and one log line per request; then /healthz, /readyz, /metrics.
+    "ucfleet.ops.middleware.RequestLogMiddleware",
+    "ucfleet.ops.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -323,3 +328,15 @@ LOGGING = {
         "ucfleet": {"handlers": ["console"], "level": env_str("UCFLEET_LOG_LEVEL", "INFO")}
     },
 }
+
+# --- Operations (R29): metrics, probes, log format ----------------------------------------
+# A bearer token Prometheus may scrape /metrics with (platform API tokens work as well).
+UCFLEET["METRICS_TOKEN"] = env_str("UCFLEET_METRICS_TOKEN", "")
+# /healthz, /readyz and /metrics are described in the OpenAPI document by a hook.
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "ucfleet.ops.schema.add_operations_paths",
+]
+# plain (default) or json: one JSON object per line from the portal, workers and sender.
+UCFLEET["LOG_FORMAT"] = env_str("UCFLEET_LOG_FORMAT", "plain").strip().lower()
+LOGGING = with_log_format(LOGGING, UCFLEET["LOG_FORMAT"])

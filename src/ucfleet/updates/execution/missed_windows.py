@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
+from ucfleet.accounts.actors import SYSTEM
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.cas import bulk_compare_and_set
 from ucfleet.core.timeutils import now as utcnow
@@ -129,7 +130,7 @@ def handle_missed_windows(
                 changes.append(
                     task_change(task, "fail", "status", Status.PLANNED, f"failed: {reason}")
                 )
-        record_many(None, changes)
+        record_many(SYSTEM, changes)
         for notify_partner, old_starts in moved_from.items():
             notify.notify_tasks_rescheduled(old_starts, notify_partner=notify_partner)
         if result.failed:

@@ -9,8 +9,10 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.cas import bulk_compare_and_set
+from ucfleet.core.chunks import chunks
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications import services as notify
 from ucfleet.updates.choices import Status
@@ -22,7 +24,7 @@ from ucfleet.updates.services.refusals import raise_refusal, visible_tasks
 from ucfleet.updates.services.results import BulkResult, Refusal
 
 
-def delete_tasks(admin: Any, tasks: QuerySet[UpdateTask] | Iterable[Any]) -> BulkResult:
+def delete_tasks(admin: Actor, tasks: QuerySet[UpdateTask] | Iterable[Any]) -> BulkResult:
     """Planned tasks become cancelled, failed tasks leave the list (R9, R16).
 
     `tasks` is a queryset from `tasks_visible_to(admin)` (delete all of a filtered list) or
@@ -49,7 +51,7 @@ _ROW_FIELDS = [f.name for f in fields(_TaskRow)]
 
 
 def _row_batches(
-    admin: Any, tasks: QuerySet[UpdateTask] | Iterable[Any]
+    admin: Actor, tasks: QuerySet[UpdateTask] | Iterable[Any]
 ) -> Iterator[list[_TaskRow]]:
     if isinstance(tasks, QuerySet):
         rows = tasks.order_by("pk").values(*_ROW_FIELDS)
@@ -63,11 +65,11 @@ def _row_batches(
     loaded = [
         _TaskRow(t.pk, t.status, t.is_forced, t.partner_id) for t in visible_tasks(admin, tasks)
     ]
-    for offset in range(0, len(loaded), BATCH):
-        yield loaded[offset : offset + BATCH]
+    for chunk in chunks(loaded, BATCH):
+        yield list(chunk)
 
 
-def _delete_batch(admin: Any, rows: list[_TaskRow], result: BulkResult) -> None:
+def _delete_batch(admin: Actor, rows: list[_TaskRow], result: BulkResult) -> None:
     planned, failed, partner_of = [], [], {}
     for row in rows:
         partner_of[row.pk] = row.partner_id
@@ -127,7 +129,7 @@ def _delete_batch(admin: Any, rows: list[_TaskRow], result: BulkResult) -> None:
         notify.notify_tasks_cancelled(cancelled)
 
 
-def delete_task(admin: Any, task_id: Any) -> None:
+def delete_task(admin: Actor, task_id: Any) -> None:
     task = get_task_for(admin, task_id)
     reason = refusal(admin, task, TaskAction.DELETE)
     if reason:

@@ -146,3 +146,20 @@ def waiting_label(task: Any) -> str:
     return ngettext("waiting: %(calls)s active call", "waiting: %(calls)s active calls", calls) % {
         "calls": calls
     }
+
+
+_LOG_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?)Z", re.MULTILINE)
+
+
+@register.filter
+def log_in_server_time(text: str) -> str:
+    """An attempt's log with each line's UTC stamp (the drivers write `…Z`, the API answers
+    them so) shown in server time, like every other time of the portal (R3)."""
+
+    def local(match: re.Match[str]) -> str:
+        stamp = datetime.fromisoformat(match.group(1) + "+00:00")
+        shown = timezone.localtime(stamp)
+        fraction = f".{shown.microsecond // 1000:03d}" if "." in match.group(1) else ""
+        return f"{shown.strftime('%Y-%m-%d %H:%M:%S')}{fraction} {shown.tzname() or ''}".rstrip()
+
+    return _LOG_STAMP.sub(local, text or "")

@@ -25,6 +25,7 @@ from ucfleet.updates.task_steps import steps_of
 from ucfleet.web.charts import StepTimeline, step_timeline
 from ucfleet.web.forms.fields import ServerDateTimeField
 from ucfleet.web.views.common import (
+    acting_admin,
     add_domain_error,
     paginate,
     redirect_htmx_aware,
@@ -46,6 +47,9 @@ def refusal_text(code: str) -> str:
         "changed": _("The task changed in the meantime."),
     }
     return texts.get(code, code)
+
+
+SELECTION_KEY = "task_selection"
 
 
 class RescheduleForm(forms.Form):
@@ -87,6 +91,7 @@ def _task_list(request: HttpRequest, *, all_types: bool) -> HttpResponse:
         "poll_ids": ",".join(str(pk) for pk in open_ids[:MAX_POLLED]),
         "is_platform": admin.is_platform_admin,
         "reschedule_form": RescheduleForm(),
+        "selected_ids": set(request.session.pop(SELECTION_KEY, [])),
         "list_url": request.get_full_path(),
         "columns": 10 if all_types else 9,
     }
@@ -174,12 +179,13 @@ def postpone_task(request: HttpRequest, pk: int) -> HttpResponse:
     )
     form = RescheduleForm(
         request.POST or None,
-        initial={"start": task.earliest_start, "notify_partner": task.notify_partner},
+        # Send E-mail defaults to on, as in Reschedule selected tasks.
+        initial={"start": task.earliest_start, "notify_partner": True},
     )
     if request.method == "POST" and form.is_valid():
         try:
             services.reschedule_task(
-                request.user,
+                acting_admin(request),
                 task.pk,
                 start=form.cleaned_data["start"],
                 notify_partner=form.cleaned_data["notify_partner"],
@@ -203,7 +209,7 @@ def postpone_task(request: HttpRequest, pk: int) -> HttpResponse:
 def delete_task(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
     try:
-        services.delete_task(request.user, task.pk)
+        services.delete_task(acting_admin(request), task.pk)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -216,7 +222,7 @@ def delete_task(request: HttpRequest, pk: int) -> HttpResponse:
 def retry_task(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
     try:
-        services.retry_task(request.user, task.pk)
+        services.retry_task(acting_admin(request), task.pk)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -260,6 +266,8 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
             _report(request, result, _deleted(len(result.done)))
         elif action == "reschedule":
             form = RescheduleForm(request.POST)
+            # Kept until the list shows again: a refused reschedule keeps the selection.
+            request.session[SELECTION_KEY] = ids
             if not form.is_valid():
                 for field_errors in form.errors.values():
                     for text in field_errors:
@@ -278,6 +286,8 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
                     ngettext("%(count)d task rescheduled.", "%(count)d tasks rescheduled.", done)
                     % {"count": done},
                 )
+                if not result.refused:
+                    request.session.pop(SELECTION_KEY, None)
         else:
             messages.error(request, _("Unknown action."))
     except Invalid as error:

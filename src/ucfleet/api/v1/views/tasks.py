@@ -88,13 +88,13 @@ class UpdateTaskViewSet(ApiViewSet):
         attempts = Prefetch("attempts", queryset=TaskAttempt.objects.order_by("started", "id"))
         steps = Prefetch("steps", queryset=TaskStep.objects.order_by("started", "id"))
         return (
-            with_list_relations(UpdateTask.objects.filter(pk=task.pk))
+            with_list_relations(tasks_visible_to(self.admin).filter(pk=task.pk))
             .prefetch_related(attempts, steps)
             .get()
         )
 
     def listed(self, pk: int) -> UpdateTask:
-        return with_list_relations(UpdateTask.objects.filter(pk=pk)).get()
+        return with_list_relations(tasks_visible_to(self.admin).filter(pk=pk)).get()
 
     @extend_schema(parameters=[TaskFilterSerializer])
     def list(self, request: Request) -> Response:
