@@ -17,6 +17,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 
+from ucfleet.accounts.actors import SYSTEM
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.cas import compare_and_set
 from ucfleet.core.timeutils import now as utcnow
@@ -75,7 +76,7 @@ def wait_for_idle(
             outcome=outcome, finished=at, log=log_text
         )
         record_many(
-            None,
+            SYSTEM,
             [
                 Change(
                     "fail" if give_up else "wait",
