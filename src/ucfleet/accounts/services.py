@@ -23,6 +23,7 @@ from ucfleet.accounts.tokens import revoke_tokens
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.errors import Forbidden, Invalid
 from ucfleet.core.ids import parse_id
+from ucfleet.core.text import full_clean
 from ucfleet.tenants.queries import get_partner_for
 
 
@@ -43,7 +44,7 @@ def _clean(admin: Administrator, password: str | None) -> None:
     except ValidationError as exc:
         raise Invalid.field("password", " ".join(exc.messages)) from None
     try:
-        admin.full_clean(exclude=["password"])
+        full_clean(admin, exclude=["password"])
     except ValidationError as exc:
         raise Invalid(_("Please correct the marked fields."), errors=exc.message_dict) from None
 

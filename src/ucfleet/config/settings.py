@@ -230,6 +230,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "ucfleet.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # JSON that cannot be a sane value (lone surrogates, deep nesting) is a 400 (parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "ucfleet.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ucfleet API",
@@ -325,7 +331,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "ucfleet": {"handlers": ["console"], "level": env_str("UCFLEET_LOG_LEVEL", "INFO")}
+        "ucfleet": {"handlers": ["console"], "level": env_str("UCFLEET_LOG_LEVEL", "INFO")},
+        # Every unhandled exception of the portal and the API (DRF re-raises what its
+        # handler does not answer) with its traceback, on stderr (R29). Django's own
+        # console handler only prints with DEBUG on.
+        "django.request": {"handlers": ["console"], "level": "ERROR"},
     },
 }
 

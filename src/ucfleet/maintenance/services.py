@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from ucfleet.audit.services import Change, record
 from ucfleet.core.errors import Forbidden, Invalid
+from ucfleet.core.text import refuse_control_characters
 from ucfleet.core.timebounds import require_within
 from ucfleet.core.timeutils import is_valid_zone
 from ucfleet.core.timeutils import now as utcnow
@@ -129,6 +130,7 @@ def create_maintenance(
     """Announce a platform maintenance. Planned tasks it overlaps become its conflicts,
     which updates.services lists and resolves (R8)."""
     require_platform_admin(admin)
+    refuse_control_characters(multi_line=True, message_en=message_en, message_de=message_de)
     _validate_period(start, end)
     _validate_messages(message_en=message_en, message_de=message_de)
     with transaction.atomic():
@@ -152,6 +154,9 @@ def update_maintenance(admin: Any, pk: Any, **changes: Any) -> PlatformMaintenan
         for name in ("start", "end", "message_en", "message_de"):
             if name in changes and changes[name] is not None:
                 setattr(maintenance, name, changes[name])
+        refuse_control_characters(
+            multi_line=True, message_en=maintenance.message_en, message_de=maintenance.message_de
+        )
         _validate_period(maintenance.start, maintenance.end)
         _validate_messages(message_en=maintenance.message_en, message_de=maintenance.message_de)
         maintenance.save()

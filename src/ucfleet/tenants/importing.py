@@ -20,8 +20,10 @@ from django.db import IntegrityError, transaction
 
 from ucfleet.accounts.actors import Actor
 from ucfleet.accounts.choices import Language
+from ucfleet.audit.csv import spreadsheet_cell_text
 from ucfleet.core import timebounds
 from ucfleet.core.chunks import chunks
+from ucfleet.core.text import control_character_errors
 from ucfleet.tenants.models import ScaleUnit, Tenant
 from ucfleet.tenants.queries import partners_visible_to, tenants_visible_to
 from ucfleet.tenants.services import EDITABLE_FIELDS, create_tenants, version_for_new_tenant
@@ -176,7 +178,9 @@ def _tenant_from_row(row: Row, refs: _Refs, problems: list[str]) -> Tenant:
     References and flags are read here; every other field is checked by the model's own
     field validation, as tenants.services does for one tenant (without its per-row
     uniqueness and foreign-key queries: those are checked for the whole file at once)."""
-    value = {key: (row.values.get(key) or "").strip() for key in IMPORT_COLUMNS}
+    value = {
+        key: spreadsheet_cell_text((row.values.get(key) or "").strip()) for key in IMPORT_COLUMNS
+    }
     if row.extra_values:
         problems.append(f"{row.extra_values} more value(s) than columns")
     partner_id = refs.partners.get(value["partner"])
@@ -230,6 +234,8 @@ def _tenant_from_row(row: Row, refs: _Refs, problems: list[str]) -> Tenant:
     except ValidationError as exc:
         for field_name, messages in exc.message_dict.items():
             problems.extend(f"{field_name}: {message}" for message in messages)
+    for field_name, messages in control_character_errors(tenant).items():
+        problems.extend(f"{field_name}: {message}" for message in messages)
     if not value["partner"] and not any(p.startswith("partner:") for p in problems):
         problems.append("partner: This field cannot be blank.")
     return tenant

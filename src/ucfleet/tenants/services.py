@@ -19,6 +19,7 @@ from ucfleet.audit.services import Change, record_many
 from ucfleet.core.chunks import chunks
 from ucfleet.core.errors import Forbidden, Invalid, NotFound
 from ucfleet.core.ids import parse_id
+from ucfleet.core.text import full_clean
 from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
 from ucfleet.tenants.queries import get_partner_for, get_tenant_for, partners_visible_to
 from ucfleet.versions.models import SoftwareVersion
@@ -44,7 +45,7 @@ INSERT_BATCH = 2000
 
 def _full_clean(obj: Any) -> None:
     try:
-        obj.full_clean()
+        full_clean(obj)  # the model's validation, and no control characters in names
     except ValidationError as exc:
         raise Invalid(_("Please correct the marked fields."), errors=_errors(obj, exc)) from None
 

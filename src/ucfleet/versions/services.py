@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from ucfleet.accounts.actors import Actor
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.errors import Forbidden, Invalid
+from ucfleet.core.text import full_clean
 from ucfleet.versions.models import SoftwareVersion
 from ucfleet.versions.ordering import is_valid_version_name
 from ucfleet.versions.queries import get_version_for
@@ -43,7 +44,7 @@ def create_version(
         **{k: bool(v) for k, v in flags.items() if k in FLAGS},
     )
     try:
-        version.full_clean()
+        full_clean(version)
     except ValidationError as exc:
         raise Invalid(_("Please correct the marked fields."), errors=exc.message_dict) from None
     with transaction.atomic():
