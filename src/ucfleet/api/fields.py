@@ -89,3 +89,16 @@ class IdOrNameField(serializers.Field):
 
     def to_representation(self, value: Any) -> Any:
         return value
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON `true` or `false` only: "yes", 1 or "maybe" are a 400 naming the field, not a
+    guess (options that change what happens to a tenant, e.g. `wait_for_idle`)."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if data is True or data is False:
+            return data
+        self.fail("invalid")
+        raise AssertionError("unreachable")

@@ -265,11 +265,27 @@ UCFLEET: dict[str, Any] = {
     "SIMULATED_FAILURE_SHARE": env_float("UCFLEET_SIMULATED_FAILURE_SHARE", 0.0, maximum=1.0),
     "SIMULATED_SEED": env_int("UCFLEET_SIMULATED_SEED", 0),
     "COMMAND": env_str("UCFLEET_DRIVER_COMMAND", ""),
-    "COMMAND_TIMEOUT_SECONDS": env_float("UCFLEET_DRIVER_COMMAND_TIMEOUT", 600.0),
     "HTTP_URL": env_str("UCFLEET_DRIVER_HTTP_URL", ""),
-    "HTTP_TIMEOUT_SECONDS": env_float("UCFLEET_DRIVER_HTTP_TIMEOUT", 600.0),
-    "HTTP_POLL_SECONDS": env_float("UCFLEET_DRIVER_HTTP_POLL", 2.0),
+    "HTTP_POLL_SECONDS": env_float("UCFLEET_DRIVER_HTTP_POLL", 0.2),
     "HTTP_TOKEN": env_str("UCFLEET_DRIVER_HTTP_TOKEN", ""),
+    # R24: each step of the command and http drivers has its own timeout (docs/drivers.md).
+    "DRIVER_STEP_TIMEOUTS": {
+        step: env_float(f"UCFLEET_DRIVER_TIMEOUT_{step.upper()}", default, minimum=0.01)
+        for step, default in (
+            ("pre_check", 60.0),
+            ("backup", 600.0),
+            ("update", 1800.0),
+            ("redeploy", 900.0),
+            ("health_check", 300.0),
+            ("restore", 1800.0),
+        )
+    },
+    # Transport errors and 5xx answers of the provisioning API are retried this often.
+    "HTTP_RETRIES": env_int("UCFLEET_DRIVER_HTTP_RETRIES", 5, minimum=0),
+    # R25: a busy tenant's task checks again this often; an Immediately task gives up
+    # after this long (others at their latest start).
+    "BUSY_RECHECK_SECONDS": env_float("UCFLEET_BUSY_RECHECK_SECONDS", 60.0, minimum=0.1),
+    "BUSY_MAX_WAIT_MINUTES": env_float("UCFLEET_BUSY_MAX_WAIT_MINUTES", 30.0),
     # R14: a worker whose heartbeat is older than this is lost.
     "WORKER_HEARTBEAT_SECONDS": env_float("UCFLEET_WORKER_HEARTBEAT", 5.0),
     "WORKER_TTL_SECONDS": env_float("UCFLEET_WORKER_TTL", 30.0),

@@ -52,6 +52,8 @@ class ScheduleRequest:
     notify_customer: bool = False
     confirm_downgrade: bool = False
     confirm_auto_update_disabled: bool = False
+    # R25: wait while the tenant has active calls (False: update regardless).
+    wait_for_idle: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,4 +50,6 @@ def task_record(task: UpdateTask) -> dict[str, Any]:
         "failure_reason": task.failure_reason,
         "request_id": str(task.request_id) if task.request_id else None,
         "retry_of": task.retry_of_id,
+        "wait_for_idle": task.wait_for_idle,
+        "waiting_reason": task.waiting_reason,
     }

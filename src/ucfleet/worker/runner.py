@@ -21,6 +21,9 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from ucfleet.updates import execution as transitions
+from ucfleet.updates import waiting
+from ucfleet.updates.attention import fail_task_needing_attention
+from ucfleet.updates.task_steps import StepRow, record_steps
 from ucfleet.worker import registry
 from ucfleet.worker.claim import claim_tasks
 from ucfleet.worker.drivers import (
@@ -34,6 +37,7 @@ from ucfleet.worker.drivers import (
 from ucfleet.worker.heartbeat import Heartbeat, check_intervals
 from ucfleet.worker.housekeeping import Housekeeping
 from ucfleet.worker.recovery import recover_lost_workers
+from ucfleet.worker.steps import Busy, NeedsAttention, run_task
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +85,16 @@ class RunSummary:
     recovered: list[int] = field(default_factory=list)  # other workers' tasks we failed
     missed_moved: list[int] = field(default_factory=list)
     missed_failed: list[int] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)  # busy tenants (R25), planned again
 
 
 @dataclass
 class _Outcome:
     spec: TaskSpec
     execution: Execution
-    kind: str  # executed | failed | handed_back
+    kind: str  # executed | failed | handed_back | busy
     reason: str = ""
+    needs_attention: bool = False  # R26: the restore failed too
 
 
 @dataclass
@@ -96,17 +102,21 @@ class _Running:
     spec: TaskSpec
     execution: Execution
     saved_version: int = 0
+    saved_steps: int = 0  # how many of its finished steps are in the database
 
 
 def _run_driver(driver: Driver, execution: Execution, outcomes: queue.Queue) -> None:
     """Driver thread: runs the steps, reports one outcome. Never raises."""
     spec = execution.spec
     try:
-        driver.run(execution)
+        run_task(driver, execution)
     except HandBack:
         outcomes.put(_Outcome(spec, execution, "handed_back"))
+    except Busy as busy:
+        outcomes.put(_Outcome(spec, execution, "busy", busy.reason))
     except DriverFailure as failure:
-        outcomes.put(_Outcome(spec, execution, "failed", failure.reason))
+        needs_attention = isinstance(failure, NeedsAttention)
+        outcomes.put(_Outcome(spec, execution, "failed", failure.reason, needs_attention))
     except Exception as exc:  # a driver bug must not leave the task in progress
         log.exception("driver error on task %s", spec.task_id)
         execution.log(f"driver error: {exc!r}")
@@ -284,6 +294,7 @@ class WorkerLoop:
         # None is a wake-up call. What cannot be written now (the database is away) is kept
         # for the next turn; the tasks stay held by this worker meanwhile.
         self._unrecorded = [o for o in pending if o is not None]
+        self._save_steps([o.spec.task_id for o in self._unrecorded])
         executed = [o for o in self._unrecorded if o.kind == "executed"]
         if executed:  # successes in one transaction
             self._complete(executed)
@@ -310,7 +321,9 @@ class WorkerLoop:
     def _record(self, outcome: _Outcome) -> None:
         spec, text = outcome.spec, outcome.execution.text()
         if outcome.kind == "failed":
-            held = transitions.fail_task(
+            # R26: a failed restore also tells the platform administrators at once.
+            fail = fail_task_needing_attention if outcome.needs_attention else transitions.fail_task
+            held = fail(
                 task_id=spec.task_id,
                 attempt_id=spec.attempt_id,
                 worker_name=self.name,
@@ -318,6 +331,16 @@ class WorkerLoop:
                 log_text=text,
             )
             (self.summary.failed if held else self.summary.discarded).append(spec.task_id)
+        elif outcome.kind == "busy":
+            result = waiting.wait_for_idle(
+                task_id=spec.task_id,
+                attempt_id=spec.attempt_id,
+                worker_name=self.name,
+                reason=outcome.reason,
+                log_text=text,
+            )
+            summary = {waiting.WAITING: self.summary.waiting, waiting.FAILED: self.summary.failed}
+            summary.get(result, self.summary.discarded).append(spec.task_id)
         else:
             held = transitions.hand_back_task(
                 task_id=spec.task_id,
@@ -335,6 +358,7 @@ class WorkerLoop:
         if now < self._next_log_save:
             return
         self._next_log_save = now + max(self.options.poll_seconds, LOG_SAVE_SECONDS)
+        self._save_steps(list(self._running))
         for running in self._running.values():
             version = running.execution.version
             if version != running.saved_version:
@@ -342,6 +366,35 @@ class WorkerLoop:
                     attempt_id=running.spec.attempt_id, log_text=running.execution.text()
                 )
                 running.saved_version = version
+
+    def _save_steps(self, task_ids: list[int]) -> None:
+        """The steps that have ended since the last save, of these running tasks, in one
+        batch (R24): the timeline shows them while the task runs."""
+        rows: list[StepRow] = []
+        saved: list[tuple[_Running, int]] = []
+        for task_id in task_ids:
+            running = self._running.get(task_id)
+            if running is None:
+                continue
+            done = running.execution.finished_steps(after=running.saved_steps)
+            spec = running.spec
+            rows += [
+                StepRow(
+                    spec.task_id,
+                    spec.attempt_id,
+                    r.step,
+                    r.started,
+                    r.finished or r.started,
+                    r.outcome,
+                    r.output,
+                )
+                for r in done
+            ]
+            saved.append((running, running.saved_steps + len(done)))
+        if rows:
+            record_steps(rows)
+        for running, count in saved:  # only once written: a failed write is tried again
+            running.saved_steps = count
 
     # --- signals ---------------------------------------------------------------------------
 

@@ -51,6 +51,7 @@ class Claim:
     partner_name: str
     scale_unit_id: int | None
     scale_unit_name: str | None
+    wait_for_idle: bool = True
 
 
 # Where the candidate query reads each of Claim's fields (all but the attempt, which the
@@ -71,6 +72,7 @@ _CLAIM_SOURCES = {
     "partner_name": "tenant__partner__name",
     "scale_unit_id": "tenant__scale_unit_id",
     "scale_unit_name": "tenant__scale_unit__name",
+    "wait_for_idle": "wait_for_idle",
 }
 check_sources(Claim, _CLAIM_SOURCES, besides=("attempt_id",))
 Candidate = dict[str, Any]
@@ -85,6 +87,8 @@ def due_tasks(at: datetime) -> QuerySet[UpdateTask]:
     return (
         UpdateTask.objects.filter(status=Status.PLANNED, earliest_start__lte=at)
         .filter(Q(latest_start__isnull=True) | Q(latest_start__gte=at))
+        # R25: a task waiting for a busy tenant is due again at its next check.
+        .filter(Q(next_check__isnull=True) | Q(next_check__lte=at))
         .order_by("earliest_start", "created", "id")
     )
 
@@ -180,7 +184,13 @@ def claim_due_tasks(*, worker_name: str, limit: int) -> list[Claim]:
         # Compare-and-set for the batch: a task the portal changed meanwhile is not taken.
         changed = UpdateTask.objects.filter(
             pk__in=ids, status=Status.PLANNED, earliest_start__lte=at
-        ).update(status=Status.IN_PROGRESS, claimed_by=worker_name, started=at)
+        ).update(
+            status=Status.IN_PROGRESS,
+            claimed_by=worker_name,
+            started=at,
+            waiting_reason="",  # R25: a waiting task that is taken again is no longer waiting
+            next_check=None,
+        )
         if changed != len(ids):
             ours = set(
                 UpdateTask.objects.filter(

@@ -89,6 +89,7 @@ def schedule_updates(admin: Actor, request: ScheduleRequest) -> ScheduleResult:
                 "created": created_at,
                 "failure_reason": "",
                 "claimed_by": "",
+                "wait_for_idle": request.wait_for_idle,
             },
         )
         created = UpdateTask.objects.filter(request_id=request_id)

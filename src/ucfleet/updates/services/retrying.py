@@ -47,6 +47,7 @@ def retry_task(admin: Actor, task_id: Any) -> UpdateTask:
                 redeploy=task.redeploy,
                 notify_partner=task.notify_partner,
                 notify_customer=task.notify_customer,
+                wait_for_idle=task.wait_for_idle,
                 confirm_downgrade=True,
                 confirm_auto_update_disabled=True,
             ),

@@ -76,6 +76,15 @@ class UpdateWizardForm(forms.Form):
             "customer company (the UC Tenant's e-mail address for notifications)."
         ),
     )
+    wait_for_idle = forms.BooleanField(
+        label=_("Wait until no calls are active"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "A UC Tenant with active calls is updated once its calls have ended (within its "
+            "start period); unchecked, the update starts regardless."
+        ),
+    )
     tenants = IdListField(required=False)
     partners = IdListField(required=False)
     all_tenants = forms.BooleanField(label=_("All UC Tenants on the platform"), required=False)
@@ -138,6 +147,7 @@ class UpdateWizardForm(forms.Form):
             notify_customer=data["notify_customer"],
             confirm_downgrade=data["confirm_downgrade"],
             confirm_auto_update_disabled=data["confirm_auto_update_disabled"],
+            wait_for_idle=data["wait_for_idle"],
             **selection.request_fields(),
         )
 

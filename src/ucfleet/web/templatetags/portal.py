@@ -132,6 +132,22 @@ def task_actions(context: Any, task: Any) -> dict[str, str | None]:
     return {action.value: refusal(admin, task, action) for action in TaskAction}
 
 
+_BUSY = re.compile(r"^busy: (\d+) active calls$")
+
+
+@register.simple_tag
+def waiting_label(task: Any) -> str:
+    """R25: "waiting: 3 active calls" for a task waiting for a busy tenant (its reason is
+    "busy: 3 active calls"); another waiting reason is shown as it is."""
+    match = _BUSY.match(task.waiting_reason or "")
+    if match is None:
+        return task.waiting_reason or ""
+    calls = int(match.group(1))
+    return ngettext("waiting: %(calls)s active call", "waiting: %(calls)s active calls", calls) % {
+        "calls": calls
+    }
+
+
 _LOG_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?)Z", re.MULTILINE)
 
 

@@ -21,6 +21,8 @@ from ucfleet.tenants.queries import partners_visible_to
 from ucfleet.updates import services
 from ucfleet.updates.choices import OPEN_STATUSES
 from ucfleet.updates.queries import get_task_for, tasks_visible_to, with_list_relations
+from ucfleet.updates.task_steps import steps_of
+from ucfleet.web.charts import StepTimeline, step_timeline
 from ucfleet.web.forms.fields import ServerDateTimeField
 from ucfleet.web.views.common import (
     acting_admin,
@@ -111,11 +113,30 @@ def all_tasks(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def task_details(request: HttpRequest, pk: int) -> HttpResponse:
-    """The details row: scheduled by, latest start, task type, instance ID, log."""
+    """The details row: scheduled by, latest start, task type, instance ID, the steps of
+    each attempt as a timeline (R24), log."""
     task = get_task_for(request.user, pk)
     task = with_list_relations(tasks_visible_to(request.user)).get(pk=task.pk)
     attempts = list(task.attempts.all())
-    return render(request, "web/tasks/_details.html", {"task": task, "attempts": attempts})
+    by_attempt: dict[int, list[Any]] = {}
+    for step in steps_of(task):
+        by_attempt.setdefault(step.attempt_id, []).append(step)
+    timelines = [
+        {"attempt": a, "steps": by_attempt[a.pk], "chart": _timeline(by_attempt[a.pk])}
+        for a in attempts
+        if a.pk in by_attempt
+    ]
+    return render(
+        request,
+        "web/tasks/_details.html",
+        {"task": task, "attempts": attempts, "timelines": timelines},
+    )
+
+
+def _timeline(steps: list[Any]) -> StepTimeline:
+    return step_timeline(
+        [(s.step, s.get_step_display(), s.started, s.finished, s.outcome) for s in steps]
+    )
 
 
 @login_required

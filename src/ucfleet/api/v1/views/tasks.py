@@ -27,7 +27,7 @@ from ucfleet.api.v1.serializers.tasks import (
 from ucfleet.api.v1.views.base import ApiViewSet
 from ucfleet.tenants.queries import get_partner_for, get_tenant_for
 from ucfleet.updates import services
-from ucfleet.updates.models import TaskAttempt, UpdateTask
+from ucfleet.updates.models import TaskAttempt, TaskStep, UpdateTask
 from ucfleet.updates.queries import get_task_for, tasks_visible_to, with_list_relations
 
 FILTER_FIELDS = {
@@ -71,6 +71,7 @@ def schedule_request(data: dict[str, Any]) -> services.ScheduleRequest:
         notify_customer=data["notify_customer"],
         confirm_downgrade=data["confirm_downgrade"],
         confirm_auto_update_disabled=data["confirm_auto_update_disabled"],
+        wait_for_idle=data["wait_for_idle"],
     )
 
 
@@ -85,9 +86,10 @@ class UpdateTaskViewSet(ApiViewSet):
     def detail_of(self, pk: int) -> UpdateTask:
         task = get_task_for(self.admin, pk)
         attempts = Prefetch("attempts", queryset=TaskAttempt.objects.order_by("started", "id"))
+        steps = Prefetch("steps", queryset=TaskStep.objects.order_by("started", "id"))
         return (
             with_list_relations(tasks_visible_to(self.admin).filter(pk=task.pk))
-            .prefetch_related(attempts)
+            .prefetch_related(attempts, steps)
             .get()
         )
 

@@ -84,6 +84,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--notify-customer", action="store_true", help="Send e-mail (customer)")
         parser.add_argument(
+            "--no-wait-for-idle",
+            dest="wait_for_idle",
+            action="store_false",
+            help="update a tenant with active calls regardless (default: wait until idle, R25)",
+        )
+        parser.add_argument(
             "--confirm-downgrade",
             action="store_true",
             help="allow an older target version (compatibility with older "
@@ -117,6 +123,7 @@ class Command(BaseCommand):
             task_type=options["task_type"],
             forced=options["forced"],
             redeploy=options["redeploy"],
+            wait_for_idle=options["wait_for_idle"],
             notify_partner=options["notify_partner"],
             notify_customer=options["notify_customer"],
             confirm_downgrade=options["confirm_downgrade"],
