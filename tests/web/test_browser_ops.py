@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from ucfleet.accounts.actors import SYSTEM
 from ucfleet.audit.services import Change, record
 from ucfleet.updates.choices import Status
 
@@ -24,7 +25,7 @@ def test_the_change_log_names_objects_in_the_viewers_language(
     platform_admin.save(update_fields=["language"])
     [task] = schedule([a_tenants[0]])
     record(
-        None,
+        SYSTEM,
         Change(
             "update",
             "update_task",

@@ -13,13 +13,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.urls import reverse
-from django.utils.formats import date_format
-from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
 from ucfleet.accounts.queries import administrators_visible_to
 from ucfleet.audit.models import ChangeLogEntry
-from ucfleet.maintenance.models import PlatformMaintenance
+from ucfleet.core.timeutils import format_server_time
+from ucfleet.maintenance.queries import all_maintenances, server_zone
 from ucfleet.tenants.queries import partners_visible_to, scale_units_visible_to, tenants_visible_to
 from ucfleet.updates.choices import Status, TaskType, Timing
 from ucfleet.updates.queries import tasks_visible_to
@@ -68,12 +67,11 @@ def _administrators(admin: Any, ids: list[int]) -> Names:
 
 
 def _maintenances(admin: Any, ids: list[int]) -> Names:
-    rows = PlatformMaintenance.objects.filter(pk__in=ids).values_list("pk", "start")
+    # Platform maintenance is visible to every administrator (R8): no scoping to apply.
+    rows = all_maintenances().filter(pk__in=ids).values_list("pk", "start")
+    tz = server_zone()
     return {
-        pk: (
-            date_format(localtime(start), "SHORT_DATETIME_FORMAT"),
-            reverse("web:maintenance", args=[pk]),
-        )
+        pk: (format_server_time(start, tz), reverse("web:maintenance", args=[pk]))
         for pk, start in rows
     }
 
