@@ -17,8 +17,11 @@ STEPS = ["pre_check", "backup", "update", "health_check"]
 
 
 def _rows(db, sql: str) -> list[tuple]:
-    with sqlite3.connect(db, timeout=10) as connection:
+    connection = sqlite3.connect(db, timeout=10)
+    try:
         return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
 
 
 def test_an_immediately_task_of_the_demo_runs_through_the_simulator(tmp_path):
@@ -31,8 +34,8 @@ def test_an_immediately_task_of_the_demo_runs_through_the_simulator(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
+    run = Run(process)
     try:
-        run = Run(process)
         line = run.wait_for_line("UCFLEET_SIMULATOR_URL=")
         url = line.split("UCFLEET_SIMULATOR_URL=", 1)[1].split()[0]
         scheduled = subprocess.run(
@@ -79,3 +82,6 @@ def test_an_immediately_task_of_the_demo_runs_through_the_simulator(tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        run.reader.join(timeout=10)  # it reads to the end first: then close the pipe
+        assert process.stdout is not None
+        process.stdout.close()
