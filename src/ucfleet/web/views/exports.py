@@ -22,10 +22,8 @@ from django.views.decorators.http import require_GET
 
 from ucfleet.audit.csv import spreadsheet_safe_cell
 from ucfleet.core.keyset import keyset_rows
-from ucfleet.tenants.queries import partners_visible_to, tenants_visible_to, with_markers
-from ucfleet.versions.queries import versions_visible_to
-from ucfleet.web.views.filters import TenantFilterForm
 from ucfleet.web.views.tasks import _filtered_tasks
+from ucfleet.web.views.tenants import filtered_tenants
 
 CHUNK_ROWS = 2000
 
@@ -133,12 +131,5 @@ def all_tasks_export(request: HttpRequest) -> StreamingHttpResponse:
 @login_required
 @require_GET
 def tenant_export(request: HttpRequest) -> StreamingHttpResponse:
-    admin: Any = request.user
-    form = TenantFilterForm(
-        request.GET or None,
-        partners=list(partners_visible_to(admin).values_list("id", "name")),
-        versions=list(versions_visible_to(admin).values_list("id", "name")),
-    )
-    form.is_valid()
-    tenants = form.apply(with_markers(tenants_visible_to(admin)), request.GET.get("sort", ""))
+    _form, tenants = filtered_tenants(request)
     return csv_response("tenants", csv_lines(tenants, TENANT_COLUMNS, _server_zone(request)))

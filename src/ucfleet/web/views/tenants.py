@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from ucfleet.core.errors import DomainError
 from ucfleet.tenants import services
+from ucfleet.tenants.models import Tenant
 from ucfleet.tenants.queries import (
     get_tenant_for,
     partners_visible_to,
@@ -29,9 +31,8 @@ from ucfleet.web.views.filters import TenantFilterForm
 RECENT_TASKS = 10
 
 
-@login_required
-@require_GET
-def tenant_list(request: HttpRequest) -> HttpResponse:
+def filtered_tenants(request: HttpRequest) -> tuple[TenantFilterForm, QuerySet[Tenant]]:
+    """The tenant list as its filters show it: the page and its CSV export read this."""
     admin: Any = request.user
     form = TenantFilterForm(
         request.GET or None,
@@ -39,7 +40,14 @@ def tenant_list(request: HttpRequest) -> HttpResponse:
         versions=list(versions_visible_to(admin).values_list("id", "name")),
     )
     form.is_valid()
-    tenants = form.apply(with_markers(tenants_visible_to(admin)), request.GET.get("sort", ""))
+    return form, form.apply(with_markers(tenants_visible_to(admin)), request.GET.get("sort", ""))
+
+
+@login_required
+@require_GET
+def tenant_list(request: HttpRequest) -> HttpResponse:
+    admin: Any = request.user
+    form, tenants = filtered_tenants(request)
     page = paginate(request, tenants)
     return render_area(
         request,
