@@ -15,6 +15,8 @@ from ucfleet.core.timeutils import is_valid_zone
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance.models import MaintenanceWindow, PlatformMaintenance, WindowSlot
 from ucfleet.maintenance.queries import get_maintenance, get_window
+from ucfleet.webhooks.choices import Event
+from ucfleet.webhooks.emission import emit_maintenance
 
 MAX_SLOT_MINUTES = 7 * 24 * 60
 
@@ -106,6 +108,7 @@ def create_maintenance(
                 "create", "platform_maintenance", maintenance.pk, "period", "", str(maintenance)
             ),
         )
+        emit_maintenance(maintenance, event=Event.MAINTENANCE_CREATED)
     return maintenance
 
 
@@ -125,6 +128,7 @@ def update_maintenance(admin: Any, pk: Any, **changes: Any) -> PlatformMaintenan
                 "update", "platform_maintenance", maintenance.pk, "period", old, str(maintenance)
             ),
         )
+        emit_maintenance(maintenance, event=Event.MAINTENANCE_CHANGED)
     return maintenance
 
 
@@ -138,4 +142,5 @@ def delete_maintenance(admin: Any, pk: Any) -> None:
                 "delete", "platform_maintenance", maintenance.pk, "period", str(maintenance), ""
             ),
         )
+        emit_maintenance(maintenance, event=Event.MAINTENANCE_CHANGED, deleted=True)
         maintenance.delete()
