@@ -99,13 +99,6 @@ def _prepare(tasks: int) -> None:
         ),
         batch_size=1000,
     )
-    if os.environ.get("BENCH_DUE_INDEX"):
-        # What the due query gains from an index in its full order (see docs/worker.md).
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "CREATE INDEX IF NOT EXISTS bench_due ON updates_updatetask "
-                "(status, earliest_start, created, id)"
-            )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")

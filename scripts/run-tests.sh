@@ -18,10 +18,17 @@ if [ ! -x /usr/bin/chromium ]; then
   [ -x /usr/bin/chromium ] || echo "!! /usr/bin/chromium is missing: browser tests will be skipped"
 fi
 
+if ! command -v pg_dump >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing Debian's postgresql-client for the backup tests (pg_dump, pg_restore)"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client) \
+    >>test-artifacts/apt.log 2>&1 || echo "!! postgresql-client could not be installed (see test-artifacts/apt.log)"
+fi
+
 echo "== lint"
 $BIN/ruff check src tests bench || exit 1
 $BIN/ruff format --check src tests bench || exit 1
 $BIN/mypy || exit 1
+$BIN/lint-imports --no-cache || exit 1
 $BIN/python manage.py makemigrations --check --dry-run >/dev/null || {
   echo "!! models and migrations differ: run manage.py makemigrations -n <name>"; exit 1; }
 

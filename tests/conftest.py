@@ -126,3 +126,14 @@ def b_tenants(partner_b, versions, scale_unit):
         )
         for _ in range(2)
     ]
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The hostile crawls' figures: requests tried, 500s and reflected markup found."""
+    from tests.hostile import summary_lines
+
+    lines = summary_lines()
+    if lines:
+        terminalreporter.section("hostile input crawl")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -28,8 +28,15 @@ def test_demo_data_matches_the_promise():
     assert Tenant.objects.filter(is_nfr=True).exists()
     assert set(Tenant.objects.values_list("language", flat=True)) == {"en", "de"}
     assert SoftwareVersion.objects.count() == 6
-    for flag in ("update_prohibited", "for_testing", "recommend_update"):
+    for flag in ("update_prohibited", "for_testing"):
         assert SoftwareVersion.objects.filter(**{flag: True}).count() == 1
+    # "Update recommended" marks tenants on old versions: updating them clears the marker.
+    recommended = set(
+        SoftwareVersion.objects.filter(recommend_update=True).values_list("name", flat=True)
+    )
+    assert recommended == {"14.7", "14.8"}
+    assert Tenant.objects.filter(version__recommend_update=True).exists()
+    assert not Tenant.objects.filter(version__name="14.10", version__recommend_update=True).exists()
     window = get_window()
     assert window.time_zone == "Europe/Berlin"
     [slot] = window.slots.all()

@@ -11,7 +11,7 @@ import os
 import sys
 
 OPERATOR_COMMANDS = {
-    "run": "start portal, workers and e-mail sender (SQLite demo: migrate and seed first)",
+    "run": "start portal, workers and e-mail sender, supervised (SQLite demo: migrate, seed)",
     "worker": "run a worker process (tasks and e-mail outbox); --burst stops when idle",
     "createadmin": "create an administrator with a profile",
     "token": "create or revoke an API token",
@@ -21,7 +21,11 @@ OPERATOR_COMMANDS = {
     "tasks": "list and filter update tasks",
     "send-outbox": "send queued e-mails without running a worker; --burst stops when done",
     "seed-demo": "create the demo data",
+    "demo-credentials": "print the demo sign-ins again",
     "migrate": "create or upgrade the database",
+    "backup": "back up ucfleet's own database to FILE (SQLite file or pg_dump -Fc)",
+    "restore": "restore ucfleet's database from a backup FILE (workers stopped)",
+    "simulator": "run the UC provisioning simulator (the http driver's peer, docs/drivers.md)",
 }
 
 
@@ -38,6 +42,10 @@ def main(argv: list[str] | None = None, *, prog: str = "ucfleet") -> int:
     if not args or args[0] in {"-h", "--help"}:
         print(_usage())
         return 0
+    if args[0] == "simulator":  # a process of its own: no Django, no database
+        from ucfleet.simulator.server import main as simulator_main
+
+        return simulator_main(args[1:], prog=f"{prog} simulator")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ucfleet.config.settings")
     from django.core.management import execute_from_command_line
 

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from ucfleet.accounts.actors import SYSTEM
 from ucfleet.accounts.choices import Profile
 from ucfleet.accounts.models import Administrator
 from ucfleet.accounts.services import create_administrator
@@ -34,10 +35,30 @@ def has_data() -> bool:
     return Administrator.objects.exists()
 
 
+DEMO_PARTNERS = ("alpha", "beta", "gamma")
+
+
+def demo_credentials() -> list[Credential]:
+    """The demo administrators that still sign in with the demo password (`ucfleet
+    demo-credentials` prints them again after the first start)."""
+    names = ["platform", "operator"] + [
+        f"{slug}-{suffix}" for slug in DEMO_PARTNERS for suffix in ("admin", "ops")
+    ]
+    found = Administrator.objects.filter(username__in=names).select_related("partner")
+    by_name = {a.username: a for a in found if a.check_password(DEMO_PASSWORD)}
+    credentials = []
+    for name in names:
+        if name in by_name:
+            admin = by_name[name]
+            partner = admin.partner.name if admin.partner is not None else ""
+            credentials.append(Credential(name, str(admin.get_profile_display()), partner))
+    return credentials
+
+
 @transaction.atomic
 def seed_demo() -> list[Credential]:
     root = create_administrator(
-        None,
+        SYSTEM,
         username="platform",
         password=DEMO_PASSWORD,
         profile=Profile.PLATFORM_ADVANCED,
@@ -46,7 +67,7 @@ def seed_demo() -> list[Credential]:
         last_name="Platform",
     )
     create_administrator(
-        None,
+        SYSTEM,
         username="operator",
         password=DEMO_PASSWORD,
         profile=Profile.PLATFORM,
@@ -70,10 +91,12 @@ def seed_demo() -> list[Credential]:
         )
         for name, langs, age, flags in [
             ("14.6", ["en", "de"], 400, {}),  # prohibited below, once tenants run it
-            ("14.7", ["en", "de"], 300, {}),
-            ("14.8", ["en"], 200, {}),
+            # Recommend update means "an update away from this version is recommended"
+            # (the manual): the old versions carry it, never the one to update to.
+            ("14.7", ["en", "de"], 300, {"recommend_update": True}),
+            ("14.8", ["en"], 200, {"recommend_update": True}),
             ("14.9", ["en", "de"], 120, {}),
-            ("14.10", ["en", "de"], 30, {"recommend_update": True, "use_for_new": True}),
+            ("14.10", ["en", "de"], 30, {"use_for_new": True}),
             ("15.0", ["en", "de"], 5, {"for_testing": True}),
         ]
     }
@@ -92,7 +115,7 @@ def seed_demo() -> list[Credential]:
         partner = create_partner(root, name=name, language=language)
         for suffix, profile in [("admin", Profile.PARTNER_ADVANCED), ("ops", Profile.PARTNER)]:
             create_administrator(
-                root if profile == Profile.PARTNER else None,
+                root if profile == Profile.PARTNER else SYSTEM,
                 username=f"{slug}-{suffix}",
                 password=DEMO_PASSWORD,
                 profile=profile,

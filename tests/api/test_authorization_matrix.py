@@ -26,6 +26,7 @@ from tests.factories import (
     TenantFactory,
     UpdateTaskFactory,
 )
+from ucfleet.accounts.actors import SYSTEM
 from ucfleet.accounts.choices import Profile
 from ucfleet.audit.services import Change, record
 from ucfleet.maintenance.models import PlatformMaintenance
@@ -256,6 +257,16 @@ ROWS = [
     Row("DELETE", "/webhooks/{platform_webhook}/", 204, 404, None),
     Row("GET", "/webhooks/{platform_webhook}/deliveries/", 200, 404, None),
     Row("POST", "/webhooks/{platform_webhook}/test/", 202, 404, None),
+    # A foreign partner or tenant as a list filter is not found, not an empty list (issue 9).
+    Row("GET", "/update-tasks/?partner={partner}", 200, 200),
+    Row("GET", "/update-tasks/?tenant={tenant}", 200, 200),
+    Row(
+        "POST",
+        "/update-tasks/delete/",
+        200,
+        200,
+        body=lambda o: {"all": True, "partner": o["partner"]},
+    ),
 ]
 
 
@@ -306,7 +317,7 @@ def _objects_of(partner: Any, versions: dict[str, Any], unit: Any, tag: str) -> 
         idempotency_key=f"matrix-failed-{tag}",
     )
     record(
-        None,
+        SYSTEM,
         Change("update", "tenant", task.tenant_id, "description", "", "x", partner_id=partner.pk),
     )
     webhook = WebhookEndpoint.objects.create(

@@ -1,4 +1,5 @@
-"""Every list endpoint answers with the same number of queries for 5 rows as for 200."""
+"""Every list endpoint answers with the same number of queries for 5 rows as for 200, and
+that number is its baseline in tests/query_baselines.json."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from tests.factories import (
     UpdateTaskFactory,
     VersionFactory,
 )
+from tests.query_baselines import expect_queries
+from ucfleet.accounts.actors import SYSTEM
 from ucfleet.audit.services import Change, record_many
 from ucfleet.maintenance.models import PlatformMaintenance
 from ucfleet.notifications.models import Notification
@@ -95,7 +98,7 @@ def _add(kind: str, count: int, ctx: dict) -> None:
             notification.tasks.add(task)
     elif kind == "change-log":
         record_many(
-            None,
+            SYSTEM,
             [
                 Change("update", "tenant", i, "description", "", "x", partner_id=ctx["partner"].pk)
                 for i in range(count)
@@ -159,6 +162,7 @@ def test_list_costs_a_fixed_number_of_queries(
     large_queries, large_rows = count_queries()
     assert large_rows - small_rows == LARGE - SMALL
     assert large_queries == small_queries
+    expect_queries(f"api GET {kind} list as {admin.profile}", large_queries)
 
 
 def test_task_detail_costs_the_same_with_many_attempts(platform_api, a_tenants, versions):
@@ -173,3 +177,4 @@ def test_task_detail_costs_the_same_with_many_attempts(platform_api, a_tenants, 
         answer = platform_api.get(f"{BASE}/update-tasks/{task.pk}/")
     assert len(answer.json()["attempts"]) == 31
     assert len(many) == len(few)
+    expect_queries("api GET update-tasks detail as platform", len(many))

@@ -80,7 +80,7 @@ def test_create_answers_created_skipped_and_warnings(
             "tenant": a_tenants[0].pk,
             "tenant_name": a_tenants[0].name,
             "reason": "open_task_exists",
-            "text": body["skipped"][0]["text"],
+            "text": "The UC tenant already has an open update task.",
         }
     ]
     assert [(w["tenant"], w["code"]) for w in body["warnings"]] == [

@@ -242,3 +242,68 @@ def test_tasks_lists_and_filters(run, a_tenants, b_tenants, partner_admin):
     assert ids("--as", partner_admin.username) == {planned.pk, failed.pk}
     assert "1 of 3 task(s)" in run("tasks", "--limit", "1").out
     assert run("tasks", "--status", "done").code == 1
+
+
+@pytest.mark.parametrize("flag, waits", [([], True), (["--no-wait-for-idle"], False)])
+def test_schedule_waits_for_idle_tenants_unless_told_not_to(
+    run, partner_admin, a_tenants, flag, waits
+):
+    result = run(
+        "schedule",
+        "--tenant",
+        str(a_tenants[0].pk),
+        "--timing",
+        "immediate",
+        "--target-version",
+        "14.10",
+        *flag,
+        "--as",
+        partner_admin.username,
+        "--yes",
+    )
+    assert result.code == 0, result.err
+    assert UpdateTask.objects.get(tenant=a_tenants[0]).wait_for_idle is waits
+
+
+def test_tasks_json_is_the_apis_task_object(run, a_tenants, platform_admin, versions):
+    """`ucfleet tasks --json` prints what GET /api/v1/update-tasks/{id}/ answers (without
+    the requester-specific `actions`), though the CLI does not use the API's serializer."""
+    failed = UpdateTaskFactory(
+        tenant=a_tenants[0],
+        target_version=versions["new"],
+        status=Status.FAILED,
+        failure_reason="boom",
+        started=timezone.now(),
+        finished=timezone.now(),
+        scheduled_by=platform_admin,
+    )
+    retry = UpdateTaskFactory(tenant=a_tenants[1], target_version=versions["new"], retry_of=failed)
+    printed = {obj["id"]: obj for obj in map(json.loads, run("tasks", "--json").out.splitlines())}
+    client = APIClient()
+    client.force_login(platform_admin)
+    for task in (failed, retry):
+        answered = client.get(f"/api/v1/update-tasks/{task.pk}/").json()
+        answered.pop("actions")
+        answered.pop("attempts")
+        for detail_only in ("steps", "next_check"):  # the detail's, like the attempts
+            answered.pop(detail_only)
+        assert printed[task.pk] == answered
+
+
+@pytest.mark.parametrize("odd", ["²", "٣", "9" * 30])
+def test_an_odd_id_is_a_clear_not_found_in_every_command(run, a_tenants, odd):
+    """`str.isdigit()` accepts '²' (int() refuses it) and '٣' (int() reads 3): the commands
+    use core.ids' parser, so such a reference is simply not found."""
+    schedule = run(
+        "schedule", "--tenant", odd, "--timing", "immediate", "--target-version", "14.10", "--yes"
+    )
+    assert schedule.code == 1 and f"no such UC tenant: {odd}" in schedule.err
+    partner = run(
+        "schedule", "--partner", odd, "--timing", "immediate", "--target-version", "14.10"
+    )
+    assert partner.code == 1 and f"no such partner: {odd}" in partner.err
+    export = run("export_tenants", "--partner", odd)
+    assert export.code == 1 and f"no partner called {odd!r}" in export.err
+    tasks = run("tasks", "--tenant", odd)
+    assert tasks.code == 0 and "0 of 0 task(s)" in tasks.out
+    assert not UpdateTask.objects.exists()

@@ -214,3 +214,18 @@ def test_import_keeps_the_portal_rules_for_versions_and_scale_units(
         ).code
         == 0
     )
+
+
+def test_an_empty_version_takes_the_services_default_never_a_prohibited_one(
+    run, refs, tmp_path, versions
+):
+    """The import asks tenants.services for the default version, as the portal does: the
+    newest *Use for new UC Tenant* version that updates are not prohibited to."""
+    from ucfleet.versions.models import SoftwareVersion
+
+    SoftwareVersion.objects.filter(
+        pk__in=[versions["current"].pk, versions["prohibited"].pk]
+    ).update(use_for_new=True)
+    result = run("import_tenants", write(tmp_path / "v.csv", [row(1, version="")]))
+    assert result.code == 0, result.err
+    assert Tenant.objects.get(name="customer-00001").version.name == "14.9"

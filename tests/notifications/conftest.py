@@ -3,6 +3,7 @@ notification tests."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import threading
@@ -45,20 +46,31 @@ class Received:
         return str(self.message["Message-ID"]).strip()
 
 
+REJECTED = "550 5.1.1 mailbox unavailable"
+GREYLISTED = "451 4.7.1 greylisted, try again later"
+
+
 class Recorder:
-    """aiosmtpd handler that keeps every message; refuses recipients containing 'reject'."""
+    """aiosmtpd handler that keeps every message; refuses recipients containing 'reject' for
+    good (550) and, while `greylisting`, those containing 'greylist' for now (451)."""
 
     def __init__(self) -> None:
         self.messages: list[Received] = []
         self.lock = threading.Lock()
+        self.greylisting = True
+        self.delay = 0.0  # seconds before answering DATA: a slow relay
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if "reject" in address:
-            return "550 mailbox unavailable"
+            return REJECTED
+        if "greylist" in address and self.greylisting:
+            return GREYLISTED
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = email.message_from_bytes(
             envelope.original_content or envelope.content, policy=policy.default
         )

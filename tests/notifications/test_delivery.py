@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from tests.notifications.conftest import REJECTED
 from tests.notifications.helpers import deliver, in_transaction, task, tenant
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.core.errors import Conflict, Forbidden, NotFound
@@ -20,7 +21,13 @@ from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications.choices import Status
 from ucfleet.notifications.models import Notification
 from ucfleet.notifications.queries import notifications_visible_to
-from ucfleet.notifications.sender import LOST_SENDER_ERROR, backoff, message_id, send_due
+from ucfleet.notifications.sender import (
+    LOST_SENDER_ERROR,
+    attempts_budget,
+    backoff,
+    message_id,
+    send_due,
+)
 from ucfleet.notifications.services import notify_tasks_created, retry_notification
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +46,9 @@ def queue_customer_mails(partner, versions, count, *, prefix="t"):
 
 @pytest.fixture
 def max_three_attempts(settings):
-    settings.UCFLEET = {**settings.UCFLEET, "OUTBOX_MAX_ATTEMPTS": 3}
+    """A retry window that the default back-off (30 s, 60 s) fills after three attempts."""
+    settings.UCFLEET = {**settings.UCFLEET, "OUTBOX_RETRY_HOURS": 90 / 3600}
+    assert attempts_budget() == 3
 
 
 def test_smtp_down_then_up_delivers_every_message_exactly_once(
@@ -120,7 +129,7 @@ def test_only_platform_admins_retry_and_only_failed_mails(
     assert len(smtp.messages) == 1
 
 
-def test_refused_recipient_fails_only_its_own_mail(smtp, berlin, partner_a, versions):
+def test_refused_recipient_fails_only_its_own_mail_at_once(smtp, berlin, partner_a, versions):
     request_id = uuid.uuid4()
     good = tenant(partner_a, versions["current"], "good", language="en")
     bad = tenant(partner_a, versions["current"], "bad", language="en", email="reject@bad.example")
@@ -131,8 +140,8 @@ def test_refused_recipient_fails_only_its_own_mail(smtp, berlin, partner_a, vers
     assert send_due() == 1
     assert [m.rcpt_tos for m in smtp.messages] == [["it@good.example"]]
     refused = Notification.objects.get(recipients=["reject@bad.example"])
-    assert (refused.status, refused.attempts) == (Status.QUEUED, 1)
-    assert "SMTPRecipientsRefused" in refused.last_error
+    assert (refused.status, refused.attempts) == (Status.FAILED, 1)
+    assert refused.last_error == f"{REJECTED} (reject@bad.example)"
 
 
 def simulate_dead_sender(*, minutes_ago: float, **fields):

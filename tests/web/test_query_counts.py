@@ -1,4 +1,5 @@
-"""Every list page costs a fixed number of queries, whatever its length (5 rows = 50 rows)."""
+"""Every list page costs a fixed number of queries, whatever its length (5 rows = 50 rows),
+and that number is its baseline in tests/query_baselines.json."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.factories import (
     UpdateTaskFactory,
     VersionFactory,
 )
+from tests.query_baselines import expect_queries
 from tests.web.conftest import client_for
 from ucfleet.accounts.choices import Profile
 from ucfleet.audit.models import ChangeLogEntry
@@ -56,7 +58,7 @@ def _queries(client, url) -> int:
     return len(ctx.captured_queries)
 
 
-def _same_count(admin, url, build) -> None:
+def _same_count(admin, url, build, *, key: str | None = None) -> None:
     client = client_for(admin)
     client.get(url)  # first request creates the window row and settles the session
     build(5)
@@ -64,6 +66,7 @@ def _same_count(admin, url, build) -> None:
     build(45)  # 50 in all
     large = _queries(client, url)
     assert small == large, f"{url}: {small} queries with 5 rows, {large} with 50"
+    expect_queries(f"web {key or url} as {admin.profile}", large)
 
 
 LIST_PAGES = ["/tasks/", "/tasks/all/", "/tasks/?status=planned", "/"]
@@ -80,7 +83,9 @@ def test_task_pages_cost_fixed_queries(url, who, request, partner_a, versions):
     "url", ["/tenants/", "/tenants/?marker=scheduled", "/updates/new/", "/tenants/?q=tenant"]
 )
 @pytest.mark.parametrize("who", ["platform_admin", "partner_admin"])
-def test_tenant_pages_cost_fixed_queries(url, who, request, partner_a, versions):
+def test_tenant_pages_cost_fixed_queries(url, who, request, partner_a, partner_b, versions):
+    """partner_b: the platform sees two partners (the wizard then opens no partner group by
+    itself), a partner administrator one (its group opens), whatever ran before."""
     admin = request.getfixturevalue(who)
     _same_count(admin, url, lambda n: _tasks(n, partner_a, versions))
 
@@ -90,6 +95,7 @@ def test_wizard_partner_group_costs_fixed_queries(platform_admin, partner_a, ver
         platform_admin,
         f"/updates/new/partners/{partner_a.pk}/",
         lambda n: _tasks(n, partner_a, versions),
+        key="/updates/new/partners/<id>/",
     )
 
 
@@ -202,6 +208,8 @@ def test_maintenance_pages_cost_fixed_queries(platform_admin, partner_a, version
     build(45)
     large = (_queries(client, "/maintenance/"), _queries(client, f"/maintenance/{maintenance.pk}/"))
     assert small == large
+    expect_queries("web /maintenance/ as platform", large[0])
+    expect_queries("web /maintenance/<id>/ as platform", large[1])
 
 
 def test_status_poll_costs_fixed_queries(partner_admin, partner_a, versions):
@@ -214,4 +222,6 @@ def test_status_poll_costs_fixed_queries(partner_admin, partner_a, versions):
     small = _queries(client, f"/tasks/statuses/?ids={ids}")
     _tasks(45, partner_a, versions)
     ids = ",".join(str(pk) for pk in UpdateTask.objects.values_list("pk", flat=True))
-    assert _queries(client, f"/tasks/statuses/?ids={ids}") == small
+    large = _queries(client, f"/tasks/statuses/?ids={ids}")
+    assert large == small
+    expect_queries("web /tasks/statuses/?ids=… as partner", large)

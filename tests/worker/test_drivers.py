@@ -1,29 +1,28 @@
-"""R13: each driver's success and failure through the real worker loop.
+"""R24–R27: each driver's steps, failures, restores and busy tenants through the real worker
+loop.
 
-The command driver runs a real script (fake_provisioner.py); the http driver talks to a
-small provisioning API served by http.server on 127.0.0.1 for the test's duration.
+The command driver runs a real script (fake_provisioner.py); the http driver's tests are in
+test_http_driver.py (a local provisioning API) and test_simulator_end_to_end.py (the UC
+provisioning simulator as its own process).
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-import socket
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from itertools import count
 from pathlib import Path
 
 import pytest
 
 from ucfleet.updates.choices import AttemptOutcome, Status
+from ucfleet.updates.models import TaskStep
 from ucfleet.worker.drivers import driver_from_settings
 from ucfleet.worker.drivers.simulated import SimulatedDriver
 
 SCRIPT = Path(__file__).with_name("fake_provisioner.py")
-STEPS = ["pre-check", "update", "health-check"]
-ALL_STEPS = ["pre-check", "update", "redeploy", "health-check"]
+STEPS = ["pre_check", "backup", "update", "health_check"]
+ALL_STEPS = ["pre_check", "backup", "update", "redeploy", "health_check", "restore"]
 
 
 def _tenant_version(task):
@@ -67,7 +66,12 @@ def test_simulated_driver_fails_exactly_the_tasks_its_seed_names(
         task.refresh_from_db()
         if task.pk in expected_failures:
             step = seeded.failing_step(task.pk, STEPS)
-            assert task.failure_reason == f"{step} failed: simulated failure (seed 11)"
+            if step in ("pre_check", "backup"):  # nothing changed: nothing to restore
+                label = step.replace("_", "-")
+                assert task.failure_reason == f"{label} failed: simulated failure (seed 11)"
+            else:
+                label = step.replace("_", " ")
+                assert task.failure_reason == f"{label} failed: restored to 14.9"
 
 
 def test_an_unknown_driver_is_refused_at_start_up(ucfleet_settings):
@@ -76,6 +80,10 @@ def test_an_unknown_driver_is_refused_at_start_up(ucfleet_settings):
 
 
 # --- command -----------------------------------------------------------------------------
+
+
+def _steps(task):
+    return list(TaskStep.objects.filter(task=task).order_by("started", "id"))
 
 
 @pytest.fixture
@@ -87,7 +95,6 @@ def command_driver(ucfleet_settings, tmp_path, monkeypatch):
     ucfleet_settings(
         DRIVER="command",
         COMMAND=f"{shlex.quote(sys.executable)} {shlex.quote(str(SCRIPT))}",
-        COMMAND_TIMEOUT_SECONDS=20.0,
     )
 
     def calls():
@@ -108,38 +115,67 @@ def test_command_driver_runs_the_script_for_every_step(burst, make_tasks, comman
     calls = command_driver()
     assert [(c["task_id"], c["step"]) for c in calls] == [
         *((plain.pk, s) for s in STEPS),
-        *((redeployed.pk, s) for s in ALL_STEPS),
+        *((redeployed.pk, s) for s in ALL_STEPS[:-1]),
     ]
-    assert all(c["consistent"] for c in calls)  # stdin JSON and environment agree
+    assert all(c["consistent"] for c in calls)  # stdin JSON, argument and environment agree
     assert not any(c["sees_ucfleet_secrets"] for c in calls)
+    assert {c["backup_id"] for c in calls} == {None}  # only a restore gets one
     plain.refresh_from_db()
     assert _tenant_version(plain) == versions["new"]
-    log = plain.attempts.get().log
-    assert "update: stdout:\n" in log
-    assert f"update: {plain.tenant.name} -> 14.10" in log
+    steps = _steps(plain)
+    assert [(s.step, s.outcome) for s in steps] == [(s, "succeeded") for s in STEPS]
+    assert all(s.started <= s.finished for s in steps)
+    assert steps[0].attempt_id == plain.attempts.get().pk
+    # stderr is kept in the step's output, and so is the result the script printed.
+    assert f"update: {plain.tenant.name} -> 14.10" in steps[2].output
+    assert '"version": "14.10"' in steps[2].output
 
 
-def test_command_driver_failure_keeps_the_output_and_exit_code(
+def test_command_driver_failure_after_the_backup_restores_it(
     burst, make_tasks, command_driver, monkeypatch, versions
 ):
-    monkeypatch.setenv("FAKE_FAIL_STEP", "health-check")
+    monkeypatch.setenv("FAKE_FAIL_STEP", "health_check")
     [task] = make_tasks(1)
 
     summary = burst()
 
     task.refresh_from_db()
     assert summary.failed == [task.pk]
-    assert task.failure_reason == "health-check failed: exit code 3"
+    assert task.failure_reason == "health check failed: restored to 14.9"
     attempt = task.attempts.get()
     assert attempt.outcome == AttemptOutcome.FAILED
-    assert "health-check: stderr:" in attempt.log and "disk full on /var/lib/uc" in attempt.log
-    assert [c["step"] for c in command_driver()] == STEPS
-    # Health check failed after the update: the worker does not claim the target version.
+    calls = command_driver()
+    assert [c["step"] for c in calls] == [*STEPS, "restore"]
+    assert calls[-1]["backup_id"] == f"bk-{task.pk}-{attempt.pk}"  # the backup's own id
+    steps = _steps(task)
+    assert [(s.step, s.outcome) for s in steps] == [
+        *((s, "succeeded") for s in STEPS[:-1]),
+        ("health_check", "failed"),
+        ("restore", "succeeded"),
+    ]
+    assert "disk full on /var/lib/uc" in steps[3].output and "exit code 3" in steps[3].output
+    # The health check failed after the update: the worker does not claim the target.
     assert _tenant_version(task) == versions["current"]
 
 
-def test_command_driver_times_out(burst, make_tasks, command_driver, monkeypatch, ucfleet_settings):
-    ucfleet_settings(COMMAND_TIMEOUT_SECONDS=0.5)
+@pytest.mark.parametrize("step", ["pre_check", "backup"])
+def test_command_driver_failure_before_the_backup_restores_nothing(
+    burst, make_tasks, command_driver, monkeypatch, step
+):
+    monkeypatch.setenv("FAKE_FAIL_STEP", step)
+    [task] = make_tasks(1)
+    burst()
+    task.refresh_from_db()
+    assert task.failure_reason == f"{step.replace('_', '-')} failed: exit code 3"
+    assert "restore" not in [c["step"] for c in command_driver()]
+    assert _steps(task)[-1].step == step
+
+
+def test_command_driver_step_timeout_kills_the_step_and_restores(
+    burst, make_tasks, command_driver, monkeypatch, ucfleet_settings
+):
+    timeouts = {**ucfleet_settings()["DRIVER_STEP_TIMEOUTS"], "update": 0.5}
+    ucfleet_settings(DRIVER_STEP_TIMEOUTS=timeouts)
     monkeypatch.setenv("FAKE_SLEEP_STEP", "update")
     monkeypatch.setenv("FAKE_SLEEP_SECONDS", "30")
     [task] = make_tasks(1)
@@ -148,8 +184,10 @@ def test_command_driver_times_out(burst, make_tasks, command_driver, monkeypatch
 
     task.refresh_from_db()
     assert task.status == Status.FAILED
-    assert task.failure_reason == "update failed: timed out after 0.5 s"
-    assert "update: stdout:" in task.attempts.get().log  # what it printed before is kept
+    assert task.failure_reason == "update failed: restored to 14.9"
+    update = next(s for s in _steps(task) if s.step == "update")
+    assert update.outcome == "failed" and "timed out after 0.5 s" in update.output
+    assert "update: stderr:" in update.output  # what it printed before is kept
 
 
 def test_command_driver_reports_a_missing_executable(burst, make_tasks, ucfleet_settings):
@@ -161,157 +199,29 @@ def test_command_driver_reports_a_missing_executable(burst, make_tasks, ucfleet_
     assert task.failure_reason.startswith("pre-check failed: cannot run /nonexistent/provision")
 
 
-# --- http --------------------------------------------------------------------------------
-
-
-class ProvisioningApi(ThreadingHTTPServer):
-    """Jobs finish after `polls` GETs; `fail_step` fails, `error_step` answers 500,
-    `stuck_step` never finishes."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _ApiHandler)
-        self.jobs: dict[str, dict] = {}
-        self.requests: list[tuple[str, str, dict | None]] = []
-        self.auth: set[str | None] = set()
-        self.ids = count(1)
-        self.polls = 2
-        self.fail_step = self.error_step = self.stuck_step = None
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/jobs"
-
-
-class _ApiHandler(BaseHTTPRequestHandler):
-    server: ProvisioningApi
-
-    def log_message(self, *args) -> None:  # keep test output quiet
-        pass
-
-    def _answer(self, status: int, body: dict, headers: dict | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_POST(self) -> None:
-        api = self.server
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        with api.lock:
-            api.requests.append(("POST", self.path, body))
-            api.auth.add(self.headers.get("Authorization"))
-            if body["step"] == api.error_step:
-                self._answer(500, {"detail": "provisioning backend down"})
-                return
-            job_id = f"job-{next(api.ids)}"
-            api.jobs[job_id] = {"step": body["step"], "polls": api.polls}
-        # Every other job names itself in Location, the rest only by id: both are supported.
-        headers = {"Location": f"/jobs/{job_id}"} if int(job_id[4:]) % 2 else {}
-        self._answer(202, {"id": job_id, "status": "running"}, headers)
-
-    def do_GET(self) -> None:
-        api = self.server
-        job_id = self.path.rsplit("/", 1)[-1]
-        with api.lock:
-            api.requests.append(("GET", self.path, None))
-            job = api.jobs.get(job_id)
-            if job is None:
-                self._answer(404, {"detail": "no such job"})
-                return
-            job["polls"] -= 1
-            done = job["polls"] <= 0 and job["step"] != api.stuck_step
-        if not done:
-            self._answer(200, {"id": job_id, "status": "running"})
-        elif job["step"] == api.fail_step:
-            self._answer(200, {"id": job_id, "status": "failed", "error": "tenant unreachable"})
-        else:
-            self._answer(200, {"id": job_id, "status": "succeeded", "output": f"{job['step']} ok"})
-
-
-@pytest.fixture
-def api(ucfleet_settings):
-    server = ProvisioningApi()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    ucfleet_settings(
-        DRIVER="http",
-        HTTP_URL=server.url,
-        HTTP_POLL_SECONDS=0.01,
-        HTTP_TIMEOUT_SECONDS=10.0,
-        HTTP_TOKEN="s3cret",
-    )
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
-
-
-def test_http_driver_posts_each_step_and_polls_until_done(burst, make_tasks, api, versions):
-    [task] = make_tasks(1, redeploy=True)
+def test_a_busy_tenant_waits_without_a_backup(burst, make_tasks, command_driver, monkeypatch):
+    monkeypatch.setenv("FAKE_ACTIVE_CALLS", "3")
+    [task] = make_tasks(1)
 
     summary = burst()
 
     task.refresh_from_db()
+    assert summary.waiting == [task.pk]
+    assert task.status == Status.PLANNED and task.claimed_by == "" and task.started is None
+    assert task.waiting_reason == "busy: 3 active calls"
+    assert task.next_check > task.busy_since
+    assert task.attempts.get().outcome == AttemptOutcome.WAITING
+    assert [c["step"] for c in command_driver()] == ["pre_check"]
+
+
+def test_without_wait_for_idle_a_busy_tenant_is_updated_at_once(
+    burst, make_tasks, command_driver, monkeypatch, versions
+):
+    monkeypatch.setenv("FAKE_ACTIVE_CALLS", "3")
+    [task] = make_tasks(1, wait_for_idle=False)
+
+    summary = burst()
+
     assert summary.executed == [task.pk]
-    posts = [body for method, _, body in api.requests if method == "POST"]
-    assert [p["step"] for p in posts] == ALL_STEPS
-    assert {p["task"]["task_id"] for p in posts} == {task.pk}
-    assert posts[0]["task"]["tenant"]["instance_id"] == task.tenant.instance_id
-    assert sum(method == "GET" for method, _, _ in api.requests) == 4 * api.polls
-    assert api.auth == {"Bearer s3cret"}
+    assert [c["step"] for c in command_driver()] == STEPS
     assert _tenant_version(task) == versions["new"]
-    log = task.attempts.get().log
-    assert "update: job job-2 accepted (running)" in log and "update: output:\n" in log
-
-
-def test_http_driver_reports_a_failed_job(burst, make_tasks, api, versions):
-    api.fail_step = "update"
-    [task] = make_tasks(1)
-
-    summary = burst()
-
-    task.refresh_from_db()
-    assert summary.failed == [task.pk]
-    assert task.failure_reason == "update failed: tenant unreachable"
-    assert [b["step"] for m, _, b in api.requests if m == "POST"] == ["pre-check", "update"]
-    assert _tenant_version(task) == versions["current"]
-
-
-def test_http_driver_reports_an_http_error(burst, make_tasks, api):
-    api.error_step = "pre-check"
-    [task] = make_tasks(1)
-    burst()
-    task.refresh_from_db()
-    assert task.status == Status.FAILED
-    assert task.failure_reason.startswith(f"pre-check failed: POST {api.url}: HTTP 500")
-    assert "provisioning backend down" in task.failure_reason
-
-
-def test_http_driver_times_out_on_a_job_that_never_ends(burst, make_tasks, api, ucfleet_settings):
-    api.stuck_step = "health-check"
-    ucfleet_settings(HTTP_TIMEOUT_SECONDS=0.5)
-    [task] = make_tasks(1)
-    burst()
-    task.refresh_from_db()
-    assert task.failure_reason == "health-check failed: timed out after 0.5 s"
-
-
-def test_http_driver_reports_an_unreachable_api(burst, make_tasks, ucfleet_settings):
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/jobs"
-    ucfleet_settings(DRIVER="http", HTTP_URL=url, HTTP_TIMEOUT_SECONDS=5.0)
-    [task] = make_tasks(1)
-    burst()
-    task.refresh_from_db()
-    assert task.status == Status.FAILED
-    assert task.failure_reason.startswith(f"pre-check failed: POST {url}:")
-    assert "refused" in task.failure_reason.lower()

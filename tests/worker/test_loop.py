@@ -35,16 +35,16 @@ def test_burst_executes_a_due_task_and_the_tenant_gets_the_target_version(
     [attempt] = task.attempts.all()
     assert attempt.outcome == AttemptOutcome.SUCCEEDED
     assert attempt.worker_name == task.claimed_by
-    for step in ("pre-check", "update", "redeploy", "health-check"):
+    for step in ("pre_check", "backup", "update", "redeploy", "health_check"):
         assert re.search(rf"^{STAMP} {step}: started$", attempt.log, re.M), step
-        assert re.search(rf"^{STAMP} {step}: done$", attempt.log, re.M), step
+        assert re.search(rf"^{STAMP} {step}: succeeded: ", attempt.log, re.M), step
 
 
 def test_redeploy_step_runs_only_when_asked(burst, make_tasks):
     [task] = make_tasks(1, redeploy=False)
     burst()
     log = task.attempts.get().log
-    assert "health-check: done" in log
+    assert "health_check: succeeded" in log
     assert "redeploy" not in log
 
 

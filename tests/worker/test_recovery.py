@@ -13,6 +13,7 @@ from django.utils import timezone
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.notifications.choices import Kind
 from ucfleet.notifications.models import Notification
+from ucfleet.updates import services
 from ucfleet.updates.choices import AttemptOutcome, Status
 from ucfleet.updates.execution import (
     WORKER_LOST,
@@ -154,7 +155,6 @@ def test_restarting_a_lost_workers_name_fails_its_old_tasks_first(db, make_tasks
 def test_a_failed_task_can_be_retried_and_the_worker_executes_the_retry(
     burst, make_tasks, ucfleet_settings, platform_admin, versions
 ):
-    services = pytest.importorskip("ucfleet.updates.services")
     ucfleet_settings(SIMULATED_FAILURE_SHARE=1.0)
     [task] = make_tasks(1)
     assert burst().failed == [task.pk]

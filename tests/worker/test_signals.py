@@ -29,7 +29,6 @@ def blocking_script(ucfleet_settings, tmp_path, monkeypatch):
     ucfleet_settings(
         DRIVER="command",
         COMMAND=f"{shlex.quote(sys.executable)} {shlex.quote(str(SCRIPT))}",
-        COMMAND_TIMEOUT_SECONDS=60.0,
     )
 
     def block_in(step):
@@ -65,7 +64,7 @@ def test_sigterm_hands_back_tasks_that_have_not_begun_updating(
     make_tasks, blocking_script, versions
 ):
     sync, block_in = blocking_script
-    block_in("pre-check")
+    block_in("pre_check")
     make_tasks(5)
     handler_before = signal.getsignal(signal.SIGTERM)
     loop = _loop(concurrency=2)
@@ -80,7 +79,7 @@ def test_sigterm_hands_back_tasks_that_have_not_begun_updating(
         assert task.claimed_by == "" and task.started is None
         attempt = task.attempts.get()
         assert attempt.outcome == AttemptOutcome.INTERRUPTED
-        assert "handing the task back before the update" in attempt.log
+        assert "handing the task back before the backup" in attempt.log
         assert task.tenant.version == versions["current"]
     assert ChangeLogEntry.objects.filter(action="hand_back").count() == 2
     assert Worker.objects.get(name="graceful").status == WorkerStatus.STOPPED

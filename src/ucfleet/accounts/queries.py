@@ -23,13 +23,3 @@ def get_administrator_for(admin: Any, pk: Any) -> Administrator:
         return administrators_visible_to(admin).get(pk=lookup_id(pk))
     except (Administrator.DoesNotExist, TypeError, ValueError):
         raise NotFound(_("No such administrator.")) from None
-
-
-def partner_admin_emails(partner_id: int) -> list[tuple[str, str]]:
-    """(e-mail, language) of the partner's active administrators: they get partner notices."""
-    return list(
-        Administrator.objects.filter(partner_id=partner_id, is_active=True)
-        .exclude(email="")
-        .order_by("email")
-        .values_list("email", "language")
-    )

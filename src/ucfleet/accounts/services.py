@@ -2,8 +2,8 @@
 
 Who may manage whom (§1): an advanced platform administrator manages everyone; a platform
 administrator manages partner administrators; an advanced partner administrator manages its
-own partner's administrators; a plain partner administrator manages nobody. `actor=None` is
-the operator at the command line (`ucfleet createadmin`).
+own partner's administrators; a plain partner administrator manages nobody. The operator at
+the command line (`ucfleet createadmin`) acts as `accounts.actors.OPERATOR`.
 """
 
 from __future__ import annotations
@@ -15,17 +15,20 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.accounts.choices import PARTNER_PROFILES, PLATFORM_PROFILES, Profile
 from ucfleet.accounts.models import Administrator
 from ucfleet.accounts.queries import get_administrator_for
 from ucfleet.accounts.tokens import revoke_tokens
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.errors import Forbidden, Invalid
+from ucfleet.core.ids import parse_id
+from ucfleet.core.text import full_clean
 from ucfleet.tenants.queries import get_partner_for
 
 
-def may_manage(actor: Any, profile: str, partner_id: int | None) -> bool:
-    if actor is None or actor.profile == Profile.PLATFORM_ADVANCED:
+def may_manage(actor: Actor, profile: str, partner_id: int | None) -> bool:
+    if actor.profile == Profile.PLATFORM_ADVANCED:
         return True
     if actor.profile == Profile.PLATFORM:
         return profile in PARTNER_PROFILES
@@ -41,13 +44,13 @@ def _clean(admin: Administrator, password: str | None) -> None:
     except ValidationError as exc:
         raise Invalid.field("password", " ".join(exc.messages)) from None
     try:
-        admin.full_clean(exclude=["password"])
+        full_clean(admin, exclude=["password"])
     except ValidationError as exc:
         raise Invalid(_("Please correct the marked fields."), errors=exc.message_dict) from None
 
 
 def create_administrator(
-    actor: Any,
+    actor: Actor,
     *,
     username: str,
     password: str,
@@ -73,8 +76,8 @@ def create_administrator(
     if profile in PARTNER_PROFILES:
         partner_obj = (
             get_partner_for(actor, getattr(partner, "pk", partner))
-            if actor
-            else _any_partner(partner)
+            if isinstance(actor, Administrator)
+            else _any_partner(partner)  # the operator names a partner by name or id
         )
     if not may_manage(actor, profile, getattr(partner_obj, "pk", None)):
         raise Forbidden(_("You may not manage administrators of this profile."))
@@ -112,7 +115,8 @@ def _any_partner(partner: Any) -> Any:
     from ucfleet.tenants.models import Partner
 
     key = getattr(partner, "pk", partner)
-    found = Partner.objects.filter(pk=int(key)).first() if str(key).isdigit() else None
+    pk = parse_id(key)
+    found = Partner.objects.filter(pk=pk).first() if pk is not None else None
     found = found or Partner.objects.filter(name=str(key)).first()
     if found is None:
         raise Invalid.field("partner", _("No such partner."))
@@ -120,7 +124,7 @@ def _any_partner(partner: Any) -> Any:
 
 
 def update_administrator(
-    actor: Any, pk: Any, *, current_password: str | None = None, **changes: Any
+    actor: Actor, pk: Any, *, current_password: str | None = None, **changes: Any
 ) -> Administrator:
     """Change e-mail, names, language, active flag or password; profile and partner are
     fixed (create a new administrator instead).

@@ -3,14 +3,20 @@
 Domain errors from services map to 400/403/404/409; DRF's own errors keep their status and
 are reshaped. Every 400 carries `errors` (field → messages; nested fields are dotted, e.g.
 `slots.0.start`), so a client can always look there. Anything else is a bug, answered by
-Django's 500 handler (and a test fails).
+Django's 500 handler (and a test fails): `server_error` below answers it in the same shape
+under /api/ (the traceback is logged by Django's `django.request` logger), and
+`bad_request` does so for what Django refuses before DRF sees the request.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -52,7 +58,22 @@ def _code(exc: Exception) -> str:
     return getattr(exc, "default_code", "error")
 
 
+def too_large_body() -> dict[str, Any]:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return {
+        "detail": f"The request body is too large (at most {limit} bytes).",
+        "code": "request_too_large",
+    }
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        return Response(too_large_body(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, TooManyFieldsSent):
+        return Response(
+            {"detail": str(exc), "code": "too_many_fields", "errors": {}},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, DomainError):
         code = next((c for cls, c in _STATUS.items() if isinstance(exc, cls)), 400)
         body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
@@ -81,3 +102,26 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             body["errors"] = {}
         response.data = body
     return response
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400 (e.g. a body over DATA_UPLOAD_MAX_MEMORY_SIZE read outside DRF): the
+    API's error shape under /api/, the portal's page elsewhere."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse(too_large_body(), status=413)
+    return JsonResponse({"detail": "Bad request.", "code": "bad_request", "errors": {}}, status=400)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if not _is_api(request):
+        return defaults.server_error(request)
+    return JsonResponse(
+        {"detail": "Server error: the administrators find it in the log.", "code": "server_error"},
+        status=500,
+    )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rest_framework import serializers
 
+from ucfleet.core import timebounds
 from ucfleet.core.timeutils import UTC, as_aware
 from ucfleet.maintenance.queries import server_zone
 
@@ -22,23 +23,42 @@ def request_zone(context: dict[str, Any]) -> ZoneInfo:
     return zone if isinstance(zone, ZoneInfo) else server_zone()
 
 
+def _refuse_out_of_range(value: datetime | date) -> None:
+    if not timebounds.is_within(value):
+        raise serializers.ValidationError(timebounds.out_of_range_message(), code="out_of_range")
+
+
 class UtcDateTimeField(serializers.DateTimeField):
     """ISO 8601 in, UTC `Z` out (API.md). A value without offset is server time (R3): a
-    wall time in a skipped hour is the first valid instant after it, as everywhere else."""
+    wall time in a skipped hour is the first valid instant after it, as everywhere else.
+    Input lies within core.timebounds (a wall time is checked before it is converted)."""
 
     def enforce_timezone(self, value: datetime) -> datetime:
+        _refuse_out_of_range(value)
         try:
             if value.tzinfo is None:
-                return as_aware(value, request_zone(self.context)).astimezone(UTC)
-            return value.astimezone(UTC)
+                aware = as_aware(value, request_zone(self.context)).astimezone(UTC)
+            else:
+                aware = value.astimezone(UTC)
         except (OverflowError, ValueError):
             self.fail("overflow")
             raise  # pragma: no cover - fail() raises
+        _refuse_out_of_range(aware)
+        return aware
 
     def to_representation(self, value: Any) -> Any:
         if value in (None, ""):
             return None
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class BoundedDateField(serializers.DateField):
+    """A calendar day within core.timebounds."""
+
+    def to_internal_value(self, value: Any) -> date:
+        day = super().to_internal_value(value)
+        _refuse_out_of_range(day)
+        return day
 
 
 class IdField(serializers.IntegerField):
@@ -69,3 +89,16 @@ class IdOrNameField(serializers.Field):
 
     def to_representation(self, value: Any) -> Any:
         return value
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON `true` or `false` only: "yes", 1 or "maybe" are a 400 naming the field, not a
+    guess (options that change what happens to a tenant, e.g. `wait_for_idle`)."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if data is True or data is False:
+            return data
+        self.fail("invalid")
+        raise AssertionError("unreachable")

@@ -36,6 +36,7 @@ _DESCRIPTIONS = {
     "403": "The caller's profile may never do this.",
     "404": "Absent, or outside the caller's scope.",
     "409": "The object's state forbids it.",
+    "413": "The request body is larger than the server accepts.",
     "429": "Too many failed logins (django-axes): locked for a while.",
     "503": "A platform maintenance is running: partner administrators are locked out (R8).",
 }
@@ -50,6 +51,8 @@ class ApiAutoSchema(AutoSchema):
             codes.append("503")
         if self.method not in {"GET", "HEAD", "OPTIONS"}:
             codes.append("409")
+        if self.method in {"POST", "PUT", "PATCH"}:
+            codes.append("413")
         codes += [c for c in getattr(self.view, "extra_error_codes", []) if c not in codes]
         for code in sorted(codes):
             if code not in responses:

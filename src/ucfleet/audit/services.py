@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.core.timeutils import now
+
+if TYPE_CHECKING:
+    from ucfleet.accounts.actors import Actor
 
 SYSTEM = "system"
 
@@ -29,15 +32,15 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def record(actor: Any, *changes: Change) -> None:
+def record(actor: Actor, *changes: Change) -> None:
     """Write one entry per change, in one statement, inside the caller's transaction."""
     record_many(actor, changes)
 
 
-def record_many(actor: Any, changes: Any) -> None:
+def record_many(actor: Actor, changes: Any) -> None:
     at = now()
-    actor_id = getattr(actor, "pk", None)
-    actor_name = getattr(actor, "username", None) or SYSTEM
+    actor_id = actor.pk
+    actor_name = actor.username or SYSTEM
     ChangeLogEntry.objects.bulk_create(
         (
             ChangeLogEntry(

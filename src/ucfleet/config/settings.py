@@ -18,6 +18,7 @@ from ucfleet.config.env import (
     env_path,
     env_str,
 )
+from ucfleet.ops.logs import with_log_format
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("UCFLEET_DATA_DIR", Path.cwd() / "var")
@@ -65,9 +66,13 @@ INSTALLED_APPS = [
     "ucfleet.worker",
     "ucfleet.api",
     "ucfleet.web",
+    "ucfleet.ops",
 ]
 
 MIDDLEWARE = [
+    # First: request id and one log line per request; then /healthz, /readyz, /metrics.
+    "ucfleet.ops.middleware.RequestLogMiddleware",
+    "ucfleet.ops.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -226,6 +231,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "ucfleet.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # JSON that cannot be a sane value (lone surrogates, deep nesting) is a 400 (parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "ucfleet.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ucfleet API",
@@ -255,21 +266,38 @@ UCFLEET: dict[str, Any] = {
     "SIMULATED_FAILURE_SHARE": env_float("UCFLEET_SIMULATED_FAILURE_SHARE", 0.0, maximum=1.0),
     "SIMULATED_SEED": env_int("UCFLEET_SIMULATED_SEED", 0),
     "COMMAND": env_str("UCFLEET_DRIVER_COMMAND", ""),
-    "COMMAND_TIMEOUT_SECONDS": env_float("UCFLEET_DRIVER_COMMAND_TIMEOUT", 600.0),
     "HTTP_URL": env_str("UCFLEET_DRIVER_HTTP_URL", ""),
-    "HTTP_TIMEOUT_SECONDS": env_float("UCFLEET_DRIVER_HTTP_TIMEOUT", 600.0),
-    "HTTP_POLL_SECONDS": env_float("UCFLEET_DRIVER_HTTP_POLL", 2.0),
+    "HTTP_POLL_SECONDS": env_float("UCFLEET_DRIVER_HTTP_POLL", 0.2),
     "HTTP_TOKEN": env_str("UCFLEET_DRIVER_HTTP_TOKEN", ""),
+    # R24: each step of the command and http drivers has its own timeout (docs/drivers.md).
+    "DRIVER_STEP_TIMEOUTS": {
+        step: env_float(f"UCFLEET_DRIVER_TIMEOUT_{step.upper()}", default, minimum=0.01)
+        for step, default in (
+            ("pre_check", 60.0),
+            ("backup", 600.0),
+            ("update", 1800.0),
+            ("redeploy", 900.0),
+            ("health_check", 300.0),
+            ("restore", 1800.0),
+        )
+    },
+    # Transport errors and 5xx answers of the provisioning API are retried this often.
+    "HTTP_RETRIES": env_int("UCFLEET_DRIVER_HTTP_RETRIES", 5, minimum=0),
+    # R25: a busy tenant's task checks again this often; an Immediately task gives up
+    # after this long (others at their latest start).
+    "BUSY_RECHECK_SECONDS": env_float("UCFLEET_BUSY_RECHECK_SECONDS", 60.0, minimum=0.1),
+    "BUSY_MAX_WAIT_MINUTES": env_float("UCFLEET_BUSY_MAX_WAIT_MINUTES", 30.0),
     # R14: a worker whose heartbeat is older than this is lost.
     "WORKER_HEARTBEAT_SECONDS": env_float("UCFLEET_WORKER_HEARTBEAT", 5.0),
     "WORKER_TTL_SECONDS": env_float("UCFLEET_WORKER_TTL", 30.0),
     "WORKER_POLL_SECONDS": env_float("UCFLEET_WORKER_POLL", 1.0),
     "WORKER_CONCURRENCY": env_int("UCFLEET_WORKER_CONCURRENCY", 4, minimum=1),
-    # R17: the outbox retries a failed delivery with exponential back-off, then gives up
-    # (the message stays visible as failed and can be sent again by a platform admin).
-    "OUTBOX_MAX_ATTEMPTS": env_int("UCFLEET_OUTBOX_MAX_ATTEMPTS", 10, minimum=1),
-    "OUTBOX_BACKOFF_SECONDS": env_float("UCFLEET_OUTBOX_BACKOFF", 30.0),
-    "OUTBOX_BACKOFF_MAX_SECONDS": env_float("UCFLEET_OUTBOX_BACKOFF_MAX", 3600.0),
+    # R17: the outbox retries a transient failure (4xx, no connection) with capped
+    # exponential back-off for at least OUTBOX_RETRY_HOURS, then gives up; a permanent 5xx
+    # fails at once (the message stays visible as failed; a platform admin can send it again).
+    "OUTBOX_RETRY_HOURS": env_float("UCFLEET_OUTBOX_RETRY_HOURS", 24.0),
+    "OUTBOX_BACKOFF_SECONDS": env_float("UCFLEET_OUTBOX_BACKOFF", 30.0, minimum=0.001),
+    "OUTBOX_BACKOFF_MAX_SECONDS": env_float("UCFLEET_OUTBOX_BACKOFF_MAX", 900.0, minimum=0.001),
     # A sender that claimed a message and went silent this long is presumed dead.
     "OUTBOX_CLAIM_TIMEOUT_SECONDS": env_float("UCFLEET_OUTBOX_CLAIM_TIMEOUT", 300.0),
     # Change-log retention (days).
@@ -309,6 +337,22 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "ucfleet": {"handlers": ["console"], "level": env_str("UCFLEET_LOG_LEVEL", "INFO")}
+        "ucfleet": {"handlers": ["console"], "level": env_str("UCFLEET_LOG_LEVEL", "INFO")},
+        # Every unhandled exception of the portal and the API (DRF re-raises what its
+        # handler does not answer) with its traceback, on stderr (R29). Django's own
+        # console handler only prints with DEBUG on.
+        "django.request": {"handlers": ["console"], "level": "ERROR"},
     },
 }
+
+# --- Operations (R29): metrics, probes, log format ----------------------------------------
+# A bearer token Prometheus may scrape /metrics with (platform API tokens work as well).
+UCFLEET["METRICS_TOKEN"] = env_str("UCFLEET_METRICS_TOKEN", "")
+# /healthz, /readyz and /metrics are described in the OpenAPI document by a hook.
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "ucfleet.ops.schema.add_operations_paths",
+]
+# plain (default) or json: one JSON object per line from the portal, workers and sender.
+UCFLEET["LOG_FORMAT"] = env_str("UCFLEET_LOG_FORMAT", "plain").strip().lower()
+LOGGING = with_log_format(LOGGING, UCFLEET["LOG_FORMAT"])

@@ -5,3 +5,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("ucfleet.web.urls")),
 ]
+
+# Under /api/ the API's JSON error shape, elsewhere the portal's pages.
+handler400 = "ucfleet.api.errors.bad_request"
+handler500 = "ucfleet.api.errors.server_error"

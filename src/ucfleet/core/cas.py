@@ -10,6 +10,8 @@ from typing import Any
 
 from django.db import models
 
+from ucfleet.core.chunks import IN_LIST_SIZE, chunks
+
 
 def compare_and_set(
     model: type[models.Model], pk: Any, *, expected: dict[str, Any], changes: dict[str, Any]
@@ -22,8 +24,8 @@ def compare_and_set(
     return model._default_manager.filter(pk=pk, **expected).update(**changes) == 1
 
 
-# Ids per statement: well below SQLite's limit of 32,766 bound variables.
-CHUNK = 5000
+# Ids per statement (core.chunks documents the limit).
+CHUNK = IN_LIST_SIZE
 
 
 def bulk_compare_and_set(
@@ -39,8 +41,7 @@ def bulk_compare_and_set(
 
     changed: list[Any] = []
     with transaction.atomic():
-        for offset in range(0, len(pks), CHUNK):
-            chunk = pks[offset : offset + CHUNK]
+        for chunk in chunks(pks):
             sid = transaction.savepoint()
             if model._default_manager.filter(pk__in=chunk, **expected).update(**changes) == len(
                 chunk

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.utils import timezone
@@ -61,11 +62,24 @@ def localize(naive: datetime, tz: ZoneInfo) -> datetime:
     return hi.replace(microsecond=0)  # transitions fall on whole seconds
 
 
+def to_zone(value: datetime, tz: Any) -> datetime:
+    """`value` as the wall clock in `tz` shows it; in UTC where that lies outside datetime's
+    range (a row stored with year 9999 or year 1 before the bounds existed): formatting shows
+    such a value rather than crash the page that lists it."""
+    try:
+        return value.astimezone(tz)
+    except OverflowError:
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            return value
+
+
 def format_server_time(value: datetime | None, tz: ZoneInfo, *, with_zone: bool = True) -> str:
     """`2026-12-06 01:00 CET (Europe/Berlin)`: server time with its zone named (R3)."""
     if value is None:
         return ""
-    local = value.astimezone(tz)
+    local = to_zone(value, tz)
     text = local.strftime("%Y-%m-%d %H:%M")
     if with_zone:
         text += f" {local.tzname()} ({tz.key})"

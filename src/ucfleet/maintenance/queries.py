@@ -15,7 +15,13 @@ from ucfleet.core.ids import lookup_id
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.core.timeutils import zone
 from ucfleet.maintenance.models import MaintenanceWindow, PlatformMaintenance
-from ucfleet.maintenance.windows import Occurrence, Slot, next_occurrences, next_window_after
+from ucfleet.maintenance.windows import (
+    Occurrence,
+    Slot,
+    next_occurrences,
+    next_window_after,
+    overlaps,
+)
 
 
 def get_window() -> MaintenanceWindow:
@@ -44,6 +50,11 @@ def get_maintenance(pk: Any) -> PlatformMaintenance:
         return PlatformMaintenance.objects.get(pk=lookup_id(pk))
     except (PlatformMaintenance.DoesNotExist, TypeError, ValueError):
         raise NotFound(_("No such platform maintenance.")) from None
+
+
+def all_maintenances() -> QuerySet[PlatformMaintenance]:
+    """Every platform maintenance, past and future: every administrator sees them (R8)."""
+    return PlatformMaintenance.objects.all()
 
 
 def upcoming_maintenances(*, after: datetime | None = None) -> QuerySet[PlatformMaintenance]:
@@ -88,3 +99,21 @@ def next_task_window(after: datetime | None = None) -> Occurrence | None:
 def upcoming_occurrences(count: int = 5, *, after: datetime | None = None) -> list[Occurrence]:
     window = get_window()
     return next_occurrences(window_slots(window), zone(window.time_zone), after or utcnow(), count)
+
+
+def upcoming_windows_for_tasks(
+    count: int = 5, *, after: datetime | None = None
+) -> tuple[list[tuple[Occurrence, bool]], Occurrence | None]:
+    """The next window occurrences, each with whether a platform maintenance blocks its task
+    period (R2, R8), and the next one that tasks can use (as `next_task_window`)."""
+    moment = after or utcnow()
+    window = get_window()
+    slots, tz = window_slots(window), zone(window.time_zone)
+    expected = timedelta(minutes=window.expected_task_minutes)
+    blocked = blocked_periods(moment)
+    shown = [
+        (o, overlaps(o.start, o.latest_start(expected), blocked))
+        for o in next_occurrences(slots, tz, moment, count)
+    ]
+    free = next_window_after(slots, tz, moment, expected_task=expected, blocked=blocked)
+    return shown, free

@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 
 from ucfleet.audit.services import Change, record
 from ucfleet.core.errors import Forbidden, Invalid
+from ucfleet.core.text import refuse_control_characters
+from ucfleet.core.timebounds import require_within
 from ucfleet.core.timeutils import is_valid_zone
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance.models import MaintenanceWindow, PlatformMaintenance, WindowSlot
@@ -19,6 +21,8 @@ from ucfleet.webhooks.choices import Event
 from ucfleet.webhooks.emission import emit_maintenance
 
 MAX_SLOT_MINUTES = 7 * 24 * 60
+# A platform maintenance's message is an announcement on the login page, not a document.
+MAX_MESSAGE = 2000
 
 
 @dataclass(frozen=True)
@@ -42,15 +46,33 @@ def _validate_slots(slots: list[SlotInput]) -> None:
             raise Invalid.field(where, _("The duration must lie between 1 minute and 7 days."))
 
 
+def _validate_expected_duration(expected_task_minutes: int, slots: list[SlotInput]) -> None:
+    """A window task must start `expected_task_minutes` before its occurrence ends (R2): a
+    slot shorter than that could never take a task, so such settings are refused."""
+    if expected_task_minutes < 1:
+        raise Invalid.field("expected_task_minutes", _("Must be at least 1 minute."))
+    shortest = min((s.duration_minutes for s in slots), default=None)
+    if shortest is not None and expected_task_minutes > shortest:
+        raise Invalid.field(
+            "expected_task_minutes",
+            _(
+                "The expected task duration (%(expected)d minutes) is longer than the "
+                "shortest recurrence of the window (%(shortest)d minutes): no task could "
+                "start in it."
+            )
+            % {"expected": expected_task_minutes, "shortest": shortest},
+            code="longer_than_window",
+        )
+
+
 def update_window(
     admin: Any, *, time_zone: str, slots: list[SlotInput], expected_task_minutes: int
 ) -> MaintenanceWindow:
     require_platform_admin(admin)
     if not is_valid_zone(time_zone):
         raise Invalid.field("time_zone", _("Unknown time zone: %(zone)s") % {"zone": time_zone})
-    if expected_task_minutes < 1:
-        raise Invalid.field("expected_task_minutes", _("Must be at least 1 minute."))
     _validate_slots(slots)
+    _validate_expected_duration(expected_task_minutes, slots)
     with transaction.atomic():
         window = get_window()
         old = describe_window(window)
@@ -85,10 +107,23 @@ def describe_window(window: MaintenanceWindow) -> str:
 
 
 def _validate_period(start: datetime, end: datetime) -> None:
+    require_within(start, "start")
+    require_within(end, "end")
     if end <= start:
         raise Invalid.field("end", _("The end must lie after the start."))
     if end <= utcnow():
         raise Invalid.field("end", _("The end must lie in the future."))
+
+
+def _validate_messages(**messages: str) -> None:
+    for name, text in messages.items():
+        if len(text) > MAX_MESSAGE:
+            raise Invalid.field(
+                name,
+                _("At most %(max)d characters (this one has %(count)d).")
+                % {"max": MAX_MESSAGE, "count": len(text)},
+                code="too_long",
+            )
 
 
 def create_maintenance(
@@ -97,7 +132,9 @@ def create_maintenance(
     """Announce a platform maintenance. Planned tasks it overlaps become its conflicts,
     which updates.services lists and resolves (R8)."""
     require_platform_admin(admin)
+    refuse_control_characters(multi_line=True, message_en=message_en, message_de=message_de)
     _validate_period(start, end)
+    _validate_messages(message_en=message_en, message_de=message_de)
     with transaction.atomic():
         maintenance = PlatformMaintenance.objects.create(
             start=start, end=end, message_en=message_en, message_de=message_de, created_by=admin
@@ -120,7 +157,11 @@ def update_maintenance(admin: Any, pk: Any, **changes: Any) -> PlatformMaintenan
         for name in ("start", "end", "message_en", "message_de"):
             if name in changes and changes[name] is not None:
                 setattr(maintenance, name, changes[name])
+        refuse_control_characters(
+            multi_line=True, message_en=maintenance.message_en, message_de=maintenance.message_de
+        )
         _validate_period(maintenance.start, maintenance.end)
+        _validate_messages(message_en=maintenance.message_en, message_de=maintenance.message_de)
         maintenance.save()
         record(
             admin,

@@ -12,6 +12,12 @@ class Kind(models.TextChoices):
     RESCHEDULED_PARTNER = "rescheduled_partner", _("Tasks rescheduled (partner)")
     RESCHEDULED_CUSTOMER = "rescheduled_customer", _("Task rescheduled (customer)")
     FAILED_PARTNER = "failed_partner", _("Task failed (partner)")
+    # R26: a restore failed; the platform administrators must look at the tenant now.
+    TENANT_NEEDS_ATTENTION = "tenant_needs_attention", _("Tenant needs attention (platform)")
+
+
+# E-mails to platform administrators only: partner administrators do not see them (R1).
+PLATFORM_KINDS = (Kind.TENANT_NEEDS_ATTENTION,)
 
 
 class Status(models.TextChoices):

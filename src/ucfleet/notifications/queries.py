@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from ucfleet.core.errors import NotFound
 from ucfleet.core.ids import lookup_id
+from ucfleet.notifications.choices import PLATFORM_KINDS
 from ucfleet.notifications.models import Notification
 
 
@@ -17,7 +18,9 @@ def notifications_visible_to(admin: Any) -> QuerySet[Notification]:
     notifications = Notification.objects.all()
     if admin.is_platform_admin:
         return notifications
-    return notifications.filter(partner_id=admin.partner_id)
+    # The partner's own e-mails; alerts to the platform's staff concern the partner's
+    # tenant but are not the partner's (they name the platform administrators).
+    return notifications.filter(partner_id=admin.partner_id).exclude(kind__in=PLATFORM_KINDS)
 
 
 def get_notification_for(admin: Any, pk: Any) -> Notification:

@@ -10,8 +10,9 @@ The protocol, once (docs/decisions/0005-outbox-delivery.md says why):
    WHERE is re-checked on a row another transaction changed); SKIP LOCKED on PostgreSQL only
    keeps concurrent senders from picking the same candidates.
 3. Send each claimed row with its idempotency key as Message-ID, then mark it sent by
-   compare-and-set on (id, status='sending', claim_token=T). A failure goes back to the
-   queue with exponential back-off, or to `failed` once the attempts are used up.
+   compare-and-set on (id, status='sending', claim_token=T). A transient failure goes back
+   to the queue with capped exponential back-off until the retry window is used up; a
+   permanent one (a 5xx about this message) is `failed` at once (`smtp.py` tells them apart).
 
 A sender stops using its claim at half the timeout, so a live sender's rows are never taken
 back while it still works on them.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -36,6 +38,7 @@ from django.db.models import F, QuerySet
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications.choices import Status
 from ucfleet.notifications.models import Notification
+from ucfleet.notifications.smtp import DeliveryFailed, as_failure, deliver, refused_note
 
 log = logging.getLogger("ucfleet.notifications")
 
@@ -53,15 +56,35 @@ def claim_timeout() -> timedelta:
     return timedelta(seconds=_setting("OUTBOX_CLAIM_TIMEOUT_SECONDS", 300))
 
 
-def max_attempts() -> int:
-    return int(_setting("OUTBOX_MAX_ATTEMPTS", 10))
-
-
 def backoff(attempts: int) -> timedelta:
-    """Wait before attempt `attempts + 1`: 30 s, 1 min, 2 min, … capped at 1 h (defaults)."""
+    """Wait before attempt `attempts + 1`: 30 s, 1 min, 2 min, … capped at 15 min (defaults)."""
     base = _setting("OUTBOX_BACKOFF_SECONDS", 30)
-    cap = _setting("OUTBOX_BACKOFF_MAX_SECONDS", 3600)
-    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+    cap = _setting("OUTBOX_BACKOFF_MAX_SECONDS", 900)
+    return timedelta(seconds=min(cap, base * 2 ** min(max(0, attempts - 1), 64)))
+
+
+def retry_window() -> timedelta:
+    return timedelta(hours=_setting("OUTBOX_RETRY_HOURS", 24))
+
+
+def attempts_budget() -> int:
+    """The attempts after which a transient failure is final: the first number whose
+    back-off waits so far add up to the retry window. Attempt n starts at least
+    backoff(1) + … + backoff(n-1) after the first one (a sender that is down only makes the
+    gaps longer), so the outbox keeps trying for at least the whole window; the count needs
+    no extra column and restarts with a platform administrator's retry (attempts = 0)."""
+    window = retry_window().total_seconds()
+    waited, attempts = 0.0, 1
+    while waited < window:
+        step = backoff(attempts).total_seconds()
+        if step <= 0:
+            return 2**31  # no back-off configured: the window never fills; never give up
+        if step >= _setting("OUTBOX_BACKOFF_MAX_SECONDS", 900):
+            # Capped from here on: the rest of the window is a whole number of caps.
+            return attempts + math.ceil((window - waited) / step)
+        waited += step
+        attempts += 1
+    return attempts
 
 
 def message_id(idempotency_key: str) -> str:
@@ -96,7 +119,7 @@ def take_back_stale_claims() -> int:
     )
     if not stale.exists():  # the usual case: a read, no write
         return 0
-    failed = stale.filter(attempts__gte=max_attempts()).update(
+    failed = stale.filter(attempts__gte=attempts_budget()).update(
         status=Status.FAILED, claim_token="", claimed_at=None, last_error=LOST_SENDER_ERROR
     )
     requeued = stale.update(
@@ -148,13 +171,11 @@ def _ours(notification: Notification, token: str) -> QuerySet[Notification]:
     return Notification.objects.filter(pk=notification.pk, status=Status.SENDING, claim_token=token)
 
 
-def _mark_sent(notification: Notification, token: str) -> bool:
-    is_ours = (
-        _ours(notification, token).update(
-            status=Status.SENT, sent_at=utcnow(), claim_token="", claimed_at=None
-        )
-        == 1
-    )
+def _mark_sent(notification: Notification, token: str, *, note: str = "") -> bool:
+    changes = {"status": Status.SENT, "sent_at": utcnow(), "claim_token": "", "claimed_at": None}
+    if note:  # some recipients refused it for good: the outbox shows which and why
+        changes["last_error"] = note
+    is_ours = _ours(notification, token).update(**changes) == 1
     if not is_ours:
         # Our claim was taken back while we sent: another sender may send it again.
         log.warning("outbox: e-mail %s was sent after its claim expired", notification.pk)
@@ -162,19 +183,21 @@ def _mark_sent(notification: Notification, token: str) -> bool:
 
 
 def _mark_failed(
-    notification: Notification, token: str, error: BaseException, *, due_at: datetime
+    notification: Notification, token: str, failure: DeliveryFailed, *, due_at: datetime
 ) -> None:
     attempts = notification.attempts  # read after the claim, which counted this attempt
-    text = f"{type(error).__name__}: {error}"[:2000]
-    if attempts >= max_attempts():
+    if failure.permanent or attempts >= attempts_budget():
+        text = failure.text
+        if not failure.permanent:
+            text = f"{text} (still failing after {attempts} attempts over the retry window)"
         _ours(notification, token).update(
-            status=Status.FAILED, last_error=text, claim_token="", claimed_at=None
+            status=Status.FAILED, last_error=text[:2000], claim_token="", claimed_at=None
         )
         log.error("outbox: e-mail %s failed for good: %s", notification.pk, text)
     else:
         _ours(notification, token).update(
             status=Status.QUEUED,
-            last_error=text,
+            last_error=failure.text,
             claim_token="",
             claimed_at=None,
             next_attempt_at=due_at + backoff(attempts),
@@ -188,12 +211,18 @@ def _release(notifications: list[Notification], token: str) -> None:
     ).update(status=Status.QUEUED, claim_token="", claimed_at=None, attempts=F("attempts") - 1)
 
 
-def send_due(*, limit: int = 100, now: datetime | None = None) -> int:
+def send_due(
+    *, limit: int = 100, now: datetime | None = None, deadline: float | None = None
+) -> int:
     """Send up to `limit` due e-mails; returns how many the mail server accepted.
 
     The worker calls this every loop turn. `now` decides what is due (tests pass a later
-    time instead of waiting for a back-off); claims always use the real clock.
+    time instead of waiting for a back-off); claims always use the real clock. `deadline`
+    (a `time.monotonic()` value) is checked before each message: what is left then is handed
+    back untried, so a slow mail server holds the caller up by one message at most.
     """
+    if deadline is not None and time.monotonic() >= deadline:
+        return 0
     take_back_stale_claims()
     due_at = now or utcnow()
     token = uuid.uuid4().hex
@@ -201,11 +230,13 @@ def send_due(*, limit: int = 100, now: datetime | None = None) -> int:
     if not claimed:
         return 0
     # Stop at half the claim timeout so that no one takes back rows we still work on.
-    deadline = time.monotonic() + claim_timeout().total_seconds() / 2
+    stop_at = time.monotonic() + claim_timeout().total_seconds() / 2
+    if deadline is not None:
+        stop_at = min(stop_at, deadline)
     sent = 0
     mail: BaseEmailBackend | None = None
     for index, notification in enumerate(claimed):
-        if time.monotonic() > deadline:
+        if time.monotonic() > stop_at:
             _release(claimed[index:], token)
             break
         if mail is None:
@@ -213,17 +244,19 @@ def send_due(*, limit: int = 100, now: datetime | None = None) -> int:
                 mail = get_connection(fail_silently=False)
                 mail.open()
             except Exception as error:  # no server: every claimed row failed
+                failure = as_failure(error)
                 for rest in claimed[index:]:
-                    _mark_failed(rest, token, error, due_at=due_at)
+                    _mark_failed(rest, token, failure, due_at=due_at)
                 return sent
         try:
-            mail.send_messages([build_message(notification, mail)])
+            refused = deliver(mail, build_message(notification, mail))
         except Exception as error:  # any failure is this attempt's failure
-            _mark_failed(notification, token, error, due_at=due_at)
-            _close(mail)
-            mail = None
+            _mark_failed(notification, token, as_failure(error), due_at=due_at)
+            if not isinstance(error, DeliveryFailed):  # else the session was reset cleanly
+                _close(mail)
+                mail = None
             continue
-        sent += _mark_sent(notification, token)
+        sent += _mark_sent(notification, token, note=refused_note(refused))
     _close(mail)
     return sent
 

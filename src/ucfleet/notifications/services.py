@@ -31,7 +31,9 @@ from django.utils.translation import gettext as _
 from ucfleet.accounts.models import Administrator
 from ucfleet.audit.services import Change, record
 from ucfleet.core.cas import compare_and_set
+from ucfleet.core.chunks import chunks
 from ucfleet.core.errors import Conflict, Forbidden
+from ucfleet.core.rows import rows_as
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance.queries import server_zone
 from ucfleet.notifications.choices import Kind, Status
@@ -44,8 +46,6 @@ from ucfleet.updates.choices import Status as TaskStatus
 from ucfleet.updates.choices import TaskType, Timing
 from ucfleet.updates.models import UpdateTask
 
-# Ids per `IN (…)` list: below SQLite's smallest variable limit.
-_ID_CHUNK = 900
 DIGEST_KINDS = {
     Kind.CREATED_PARTNER,
     Kind.CANCELLED_PARTNER,
@@ -79,39 +79,40 @@ class TaskFacts:
     scheduled_by: str | None
 
 
-_FACT_FIELDS = (
-    "id",
-    "tenant__name",
-    "tenant__domain",
-    "tenant__language",
-    "tenant__notification_email",
-    "partner_id",
-    "task_type",
-    "timing",
-    "from_version__name",
-    "target_version__name",
-    "earliest_start",
-    "latest_start",
-    "redeploy",
-    "is_forced",
-    "notify_partner",
-    "notify_customer",
-    "failure_reason",
-    "finished",
-    "scheduled_by__username",
-)
+# Where each of TaskFacts' fields is read from.
+_FACT_SOURCES = {
+    "id": "id",
+    "tenant_name": "tenant__name",
+    "domain": "tenant__domain",
+    "tenant_language": "tenant__language",
+    "notification_email": "tenant__notification_email",
+    "partner_id": "partner_id",
+    "task_type": "task_type",
+    "timing": "timing",
+    "from_version": "from_version__name",
+    "target_version": "target_version__name",
+    "earliest_start": "earliest_start",
+    "latest_start": "latest_start",
+    "redeploy": "redeploy",
+    "is_forced": "is_forced",
+    "notify_partner": "notify_partner",
+    "notify_customer": "notify_customer",
+    "failure_reason": "failure_reason",
+    "finished": "finished",
+    "scheduled_by": "scheduled_by__username",
+}
 
 
 def _facts(tasks: QuerySet[UpdateTask]) -> list[TaskFacts]:
-    rows = tasks.order_by("tenant__name", "id").values_list(*_FACT_FIELDS)
-    return [TaskFacts(*row) for row in rows.iterator(chunk_size=2000)]
+    ordered = tasks.order_by("tenant__name", "id")
+    return list(rows_as(TaskFacts, ordered, _FACT_SOURCES, chunk_size=2000))
 
 
 def _facts_of(task_ids: Iterable[int], *, extra: Q | None = None) -> list[TaskFacts]:
     ids = sorted({int(pk) for pk in task_ids})
     facts: list[TaskFacts] = []
-    for offset in range(0, len(ids), _ID_CHUNK):
-        tasks = UpdateTask.objects.filter(pk__in=ids[offset : offset + _ID_CHUNK])
+    for chunk in chunks(ids):
+        tasks = UpdateTask.objects.filter(pk__in=chunk)
         facts += _facts(tasks.filter(extra) if extra is not None else tasks)
     facts.sort(key=lambda f: (f.tenant_name, f.id))
     return facts

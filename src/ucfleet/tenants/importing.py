@@ -18,12 +18,16 @@ from typing import Any, TextIO
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.accounts.choices import Language
-from ucfleet.audit.services import Change, record_many
-from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
+from ucfleet.audit.csv import spreadsheet_cell_text
+from ucfleet.core import timebounds
+from ucfleet.core.chunks import chunks
+from ucfleet.core.text import control_character_errors
+from ucfleet.tenants.models import ScaleUnit, Tenant
 from ucfleet.tenants.queries import partners_visible_to, tenants_visible_to
-from ucfleet.tenants.services import EDITABLE_FIELDS
-from ucfleet.versions.models import SoftwareVersion
+from ucfleet.tenants.services import EDITABLE_FIELDS, create_tenants, version_for_new_tenant
+from ucfleet.versions.queries import versions_visible_to
 
 REQUIRED_COLUMNS = ("name", "domain", "partner")
 # The service's editable fields, plus what is fixed at creation and the generated id.
@@ -36,6 +40,12 @@ EXPORT_COLUMNS = (
     *(name for name in EDITABLE_FIELDS if name not in ("name", "domain")),
     "instance_id",
 )
+# Where an export column is read from, when not from the tenant's field of that name.
+_EXPORT_SOURCES = {
+    "partner": "partner__name",
+    "version": "version__name",
+    "scale_unit": "scale_unit__name",
+}
 # instance_id is generated here, never imported: it is exported for reference only.
 IMPORT_COLUMNS = frozenset(EXPORT_COLUMNS) - {"instance_id"}
 BOOLEAN_DEFAULTS = {
@@ -47,8 +57,6 @@ BOOLEAN_DEFAULTS = {
 }
 _TRUE = {"1", "true", "yes", "y", "on"}
 _FALSE = {"0", "false", "no", "n", "off"}
-INSERT_BATCH = 2000
-LOOKUP_CHUNK = 500  # below SQLite's limit of bound parameters per statement
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -75,23 +83,17 @@ class ImportReport:
 class _Refs:
     """Partners, versions and scale units by name and by id, read once."""
 
-    def __init__(self, actor: Any) -> None:
-        partners = partners_visible_to(actor) if actor is not None else Partner.objects.all()
-        self.partners = _lookup(partners.values_list("id", "name"))
-        versions = SoftwareVersion.objects.values_list(
-            "id", "name", "languages", "use_for_new", "sort_key", "for_testing", "update_prohibited"
-        )
-        if actor is not None and not actor.is_platform_admin:
-            versions = versions.filter(for_testing=False)
-        rows = list(versions)
-        self.versions = _lookup((row[0], row[1]) for row in rows)
-        self.languages = {row[0]: set(row[2] or ()) for row in rows}
-        for_new = sorted((row for row in rows if row[3]), key=lambda row: row[4])
-        self.version_for_new = for_new[-1][0] if for_new else None
-        self.prohibited = {row[0] for row in rows if row[6]}
+    def __init__(self, actor: Actor) -> None:
+        self.partners = _lookup(partners_visible_to(actor).values_list("id", "name"))
+        versions = versions_visible_to(actor)
+        self.versions = _lookup(versions.values_list("id", "name"))
+        # The service's default (never a prohibited version), and its rule for a given one.
+        default = version_for_new_tenant(actor)
+        self.version_for_new = default.pk if default is not None else None
+        self.prohibited = set(versions.filter(update_prohibited=True).values_list("id", flat=True))
         self.scale_units = _lookup(ScaleUnit.objects.values_list("id", "name"))
         # Placement on scale units is platform infrastructure (as in tenants.services).
-        self.may_place = actor is None or actor.is_platform_admin
+        self.may_place = actor.is_platform_admin
 
 
 def _lookup(rows: Iterable[tuple[int, str]]) -> dict[str, int]:
@@ -176,7 +178,9 @@ def _tenant_from_row(row: Row, refs: _Refs, problems: list[str]) -> Tenant:
     References and flags are read here; every other field is checked by the model's own
     field validation, as tenants.services does for one tenant (without its per-row
     uniqueness and foreign-key queries: those are checked for the whole file at once)."""
-    value = {key: (row.values.get(key) or "").strip() for key in IMPORT_COLUMNS}
+    value = {
+        key: spreadsheet_cell_text((row.values.get(key) or "").strip()) for key in IMPORT_COLUMNS
+    }
     if row.extra_values:
         problems.append(f"{row.extra_values} more value(s) than columns")
     partner_id = refs.partners.get(value["partner"])
@@ -205,6 +209,9 @@ def _tenant_from_row(row: Row, refs: _Refs, problems: list[str]) -> Tenant:
             test_until = date.fromisoformat(value["test_until"])
         except ValueError:
             problems.append(f"test_until: {value['test_until']!r} is not a date YYYY-MM-DD")
+        else:
+            if not timebounds.is_within(test_until):
+                problems.append(f"test_until: {timebounds.out_of_range_message()}")
     flags = {name: _boolean(value[name], name, problems) for name in BOOLEAN_DEFAULTS}
     # Built even when a reference is missing (then it is only checked, never saved).
     references: dict[str, Any] = {"partner_id": partner_id, "version_id": version_id}
@@ -227,14 +234,11 @@ def _tenant_from_row(row: Row, refs: _Refs, problems: list[str]) -> Tenant:
     except ValidationError as exc:
         for field_name, messages in exc.message_dict.items():
             problems.extend(f"{field_name}: {message}" for message in messages)
+    for field_name, messages in control_character_errors(tenant).items():
+        problems.extend(f"{field_name}: {message}" for message in messages)
     if not value["partner"] and not any(p.startswith("partner:") for p in problems):
         problems.append("partner: This field cannot be blank.")
     return tenant
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for offset in range(0, len(items), size):
-        yield items[offset : offset + size]
 
 
 def _taken(field_name: str, values: list[str]) -> set[str]:
@@ -242,13 +246,13 @@ def _taken(field_name: str, values: list[str]) -> set[str]:
     unique across all partners)."""
     taken: set[str] = set()
     lookup = "domain__in" if field_name == "domain" else "name__in"
-    for chunk in _chunks(sorted(set(values)), LOOKUP_CHUNK):
+    for chunk in chunks(sorted(set(values))):
         taken.update(Tenant.objects.filter(**{lookup: chunk}).values_list(field_name, flat=True))
     return taken
 
 
 def validate_rows(
-    actor: Any, rows: list[Row], *, progress: Progress | None = None
+    actor: Actor, rows: list[Row], *, progress: Progress | None = None
 ) -> tuple[list[Tenant], list[LineError]]:
     refs = _Refs(actor)
     tenants: list[Tenant] = []
@@ -290,11 +294,11 @@ def _merge_errors(errors: list[LineError]) -> list[LineError]:
 
 
 def import_tenants(
-    actor: Any, stream: TextIO, *, progress: Progress | None = None, dry_run: bool = False
+    actor: Actor, stream: TextIO, *, progress: Progress | None = None, dry_run: bool = False
 ) -> ImportReport:
     """Check every line of the CSV in `stream`; if all are right (and not `dry_run`), create
     the tenants in one transaction. `actor` is an administrator (a partner administrator
-    may import for its own partner only) or None for the operator's platform-wide import."""
+    may import for its own partner only) or the operator (`accounts.actors.OPERATOR`)."""
     try:
         header, rows = read_rows(stream)
     except UnreadableFile as exc:
@@ -318,51 +322,25 @@ def import_tenants(
     return ImportReport(created=created)
 
 
-def _insert(actor: Any, tenants: list[Tenant], *, progress: Progress | None) -> int:
-    done = 0
-    for batch in _chunks(tenants, INSERT_BATCH):
-        Tenant.objects.bulk_create(batch)
-        done += len(batch)
-        if progress:
-            progress("importing", done, len(tenants))
-    names = [t.name for t in tenants]
-    ids: dict[str, int] = {}
-    for chunk in _chunks(names, LOOKUP_CHUNK):
-        ids.update(Tenant.objects.filter(name__in=chunk).values_list("name", "id"))
-    record_many(
+def _insert(actor: Actor, tenants: list[Tenant], *, progress: Progress | None) -> int:
+    """Through the tenant service, which keeps create_tenant's rules for the batch."""
+    total = len(tenants)
+    return create_tenants(
         actor,
-        (
-            Change("import", "tenant", ids[t.name], "name", "", t.name, partner_id=t.partner_id)
-            for t in tenants
-        ),
+        tenants,
+        progress=(lambda done: progress("importing", done, total)) if progress else None,
     )
-    return done
 
 
-def export_rows(actor: Any, *, partner: Any = None) -> Iterator[list[str]]:
-    """The header and one row per tenant visible to `actor` (None: all), in the import's
-    format, so an export can be edited and imported elsewhere."""
-    tenants = tenants_visible_to(actor) if actor is not None else Tenant.objects.all()
+def export_rows(actor: Actor, *, partner: Any = None) -> Iterator[list[str]]:
+    """The header and one row per tenant visible to `actor`, in the import's format, so an
+    export can be edited and imported elsewhere."""
+    tenants = tenants_visible_to(actor)
     if partner is not None:
         tenants = tenants.filter(partner_id=partner)
     yield list(EXPORT_COLUMNS)
     rows = tenants.order_by("name").values_list(
-        "name",
-        "domain",
-        "partner__name",
-        "language",
-        "version__name",
-        "description",
-        "customer_id",
-        "notification_email",
-        "is_active",
-        "auto_update_allowed",
-        "is_productive",
-        "is_nfr",
-        "is_test",
-        "test_until",
-        "scale_unit__name",
-        "instance_id",
+        *(_EXPORT_SOURCES.get(column, column) for column in EXPORT_COLUMNS)
     )
     for row in rows.iterator(chunk_size=2000):
         yield [_export_value(v) for v in row]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from ucfleet.core.errors import NotFound
@@ -72,6 +72,6 @@ def with_markers(tenants: QuerySet[Tenant]) -> QuerySet[Tenant]:
     from ucfleet.updates.models import UpdateTask
 
     open_task = UpdateTask.objects.filter(tenant=OuterRef("pk"), status__in=OPEN_STATUSES)
-    return tenants.annotate(update_scheduled=Exists(open_task)).select_related(
-        "partner", "version", "scale_unit"
-    )
+    return tenants.annotate(
+        update_scheduled=Exists(open_task), update_recommended=F("version__recommend_update")
+    ).select_related("partner", "version", "scale_unit")

@@ -7,18 +7,23 @@ tenants; everything else here is for platform administrators.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.audit.services import Change, record_many
-from ucfleet.core.errors import Forbidden, Invalid
+from ucfleet.core.chunks import chunks
+from ucfleet.core.errors import Forbidden, Invalid, NotFound
 from ucfleet.core.ids import parse_id
+from ucfleet.core.text import full_clean
 from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
-from ucfleet.tenants.queries import get_partner_for, get_tenant_for
-from ucfleet.versions.queries import get_version_for
+from ucfleet.tenants.queries import get_partner_for, get_tenant_for, partners_visible_to
+from ucfleet.versions.models import SoftwareVersion
+from ucfleet.versions.queries import get_version_for, versions_visible_to
 
 EDITABLE_FIELDS = (
     "name",
@@ -35,11 +40,12 @@ EDITABLE_FIELDS = (
     "scale_unit",
 )
 FIXED_AFTER_CREATION = ("partner", "language", "version", "instance_id")
+INSERT_BATCH = 2000
 
 
 def _full_clean(obj: Any) -> None:
     try:
-        obj.full_clean()
+        full_clean(obj)  # the model's validation, and no control characters in names
     except ValidationError as exc:
         raise Invalid(_("Please correct the marked fields."), errors=_errors(obj, exc)) from None
 
@@ -60,7 +66,7 @@ def _errors(obj: Any, exc: ValidationError) -> dict[str, list[str]]:
     return errors
 
 
-def _resolve_references(admin: Any, fields: dict[str, Any]) -> dict[str, Any]:
+def _resolve_references(admin: Actor, fields: dict[str, Any]) -> dict[str, Any]:
     """Turn ids into objects the admin may use; a foreign id is "not found" (R1)."""
     resolved = dict(fields)
     if "partner" in resolved and not isinstance(resolved["partner"], Partner):
@@ -86,7 +92,7 @@ def _scale_unit(ref: Any) -> ScaleUnit | None:
     return unit
 
 
-def _check_placement(admin: Any, *, current: ScaleUnit | None, wanted: Any) -> None:
+def _check_placement(admin: Actor, *, current: ScaleUnit | None, wanted: Any) -> None:
     """Scale units are platform infrastructure: partners neither choose nor learn them."""
     if admin.is_platform_admin:
         return
@@ -99,12 +105,25 @@ def _check_new_tenant_version(version: Any) -> None:
         raise Invalid.field("version", _("Updates to this software version are prohibited."))
 
 
-def create_tenant(admin: Any, **fields: Any) -> Tenant:
+def version_for_new_tenant(admin: Actor) -> SoftwareVersion | None:
+    """The version a new tenant gets when none is chosen: the newest one marked *Use for new
+    UC Tenant* that updates are not prohibited to (and that `admin` may see)."""
+    return (
+        versions_visible_to(admin)
+        .filter(use_for_new=True, update_prohibited=False)
+        .order_by("-sort_key")
+        .first()
+    )
+
+
+def create_tenant(admin: Actor, **fields: Any) -> Tenant:
     unknown = set(fields) - set(EDITABLE_FIELDS) - {"partner", "language", "version"}
     if unknown:
         raise Invalid.field(sorted(unknown)[0], _("Unknown field."))
     if admin.is_partner_admin:
         fields.setdefault("partner", admin.partner_id)
+    if fields.get("version") in (None, ""):
+        fields["version"] = version_for_new_tenant(admin)
     for required in ("partner", "version"):
         if fields.get(required) in (None, ""):
             raise Invalid.field(required, _("This field is required."))
@@ -132,7 +151,51 @@ def create_tenant(admin: Any, **fields: Any) -> Tenant:
     return tenant
 
 
-def update_tenant(admin: Any, pk: Any, **changes: Any) -> Tenant:
+def create_tenants(
+    admin: Actor, tenants: list[Tenant], *, progress: Callable[[int], None] | None = None
+) -> int:
+    """Many tenants at once (the CSV import), validated by the caller field by field and
+    for uniqueness (`tenants.importing`); this keeps create_tenant's rules for the whole
+    batch in a few queries: the partner in scope, no prohibited version, placement on scale
+    units by platform administrators only. Returns how many were created."""
+    partner_ids = {t.partner_id for t in tenants}
+    visible = set(
+        partners_visible_to(admin).filter(pk__in=partner_ids).values_list("pk", flat=True)
+    )
+    if partner_ids - visible:
+        raise NotFound(_("No such partner."))
+    version_ids = {t.version_id for t in tenants}
+    usable = set(
+        versions_visible_to(admin)
+        .filter(pk__in=version_ids, update_prohibited=False)
+        .values_list("pk", flat=True)
+    )
+    if version_ids - usable:
+        raise Invalid.field("version", _("Updates to this software version are prohibited."))
+    if any(t.scale_unit_id is not None for t in tenants):
+        _check_placement(admin, current=None, wanted=True)
+    done = 0
+    with transaction.atomic():
+        for batch in chunks(tenants, INSERT_BATCH):
+            Tenant.objects.bulk_create(batch)
+            done += len(batch)
+            if progress:
+                progress(done)
+        ids: dict[str, int] = {}
+        names = [t.name for t in tenants]
+        for chunk in chunks(names):
+            ids.update(Tenant.objects.filter(name__in=chunk).values_list("name", "id"))
+        record_many(
+            admin,
+            (
+                Change("import", "tenant", ids[t.name], "name", "", t.name, partner_id=t.partner_id)
+                for t in tenants
+            ),
+        )
+    return done
+
+
+def update_tenant(admin: Actor, pk: Any, **changes: Any) -> Tenant:
     tenant = get_tenant_for(admin, pk)
     for name in FIXED_AFTER_CREATION:
         if name in changes:
@@ -177,7 +240,7 @@ def update_tenant(admin: Any, pk: Any, **changes: Any) -> Tenant:
 
 
 def create_partner(
-    admin: Any, *, name: str, language: str = "en", is_active: bool = True
+    admin: Actor, *, name: str, language: str = "en", is_active: bool = True
 ) -> Partner:
     if not admin.is_platform_admin:
         raise Forbidden(_("Only platform administrators may create partners."))
@@ -192,7 +255,7 @@ def create_partner(
     return partner
 
 
-def update_partner(admin: Any, pk: Any, **changes: Any) -> Partner:
+def update_partner(admin: Actor, pk: Any, **changes: Any) -> Partner:
     """Rename a partner, change its language or (de)activate it (platform administrators)."""
     partner = get_partner_for(admin, pk)  # 404 before 403: foreign ids stay unconfirmed
     if not admin.is_platform_admin:
@@ -220,7 +283,7 @@ def update_partner(admin: Any, pk: Any, **changes: Any) -> Partner:
 
 
 def create_scale_unit(
-    admin: Any, *, name: str, location: str = "", max_concurrent_tasks: int = 10
+    admin: Actor, *, name: str, location: str = "", max_concurrent_tasks: int = 10
 ) -> ScaleUnit:
     if not admin.is_platform_admin:
         raise Forbidden(_("Only platform administrators may create scale units."))

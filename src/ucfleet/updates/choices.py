@@ -71,3 +71,21 @@ class AttemptOutcome(models.TextChoices):
     SUCCEEDED = "succeeded", _("succeeded")
     FAILED = "failed", _("failed")
     INTERRUPTED = "interrupted", _("interrupted")
+    # R25: the pre-check found active calls; the task waits (planned) for another attempt.
+    WAITING = "waiting", _("waiting")
+
+
+class StepName(models.TextChoices):
+    """The steps of the driver contract (docs/drivers.md), as on the wire."""
+
+    PRE_CHECK = "pre_check", _("Pre-check")
+    BACKUP = "backup", _("Backup")
+    UPDATE = "update", _("Update")
+    REDEPLOY = "redeploy", _("Redeploy")
+    HEALTH_CHECK = "health_check", _("Health check")
+    RESTORE = "restore", _("Restore")
+
+
+class StepOutcome(models.TextChoices):
+    SUCCEEDED = "succeeded", _("succeeded")
+    FAILED = "failed", _("failed")

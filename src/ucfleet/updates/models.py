@@ -6,7 +6,15 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from ucfleet.updates.choices import OPEN_STATUSES, AttemptOutcome, Status, TaskType, Timing
+from ucfleet.updates.choices import (
+    OPEN_STATUSES,
+    AttemptOutcome,
+    Status,
+    StepName,
+    StepOutcome,
+    TaskType,
+    Timing,
+)
 
 
 class UpdateTask(models.Model):
@@ -64,6 +72,18 @@ class UpdateTask(models.Model):
     failure_reason = models.CharField(_("failure reason"), max_length=500, blank=True)
     # The worker holding the task while it is in progress (worker.md describes the claim).
     claimed_by = models.CharField(max_length=100, blank=True)
+    # R25: wait while the tenant has active calls. A waiting task stays planned, says why
+    # in `waiting_reason` ("busy: 3 active calls") and is not due before `next_check`;
+    # `busy_since` is its first busy pre-check (an Immediately task waits that long at most).
+    # Database defaults: the bulk insert of services.schedule_updates names its columns.
+    wait_for_idle = models.BooleanField(
+        _("Wait until no calls are active"), default=True, db_default=True
+    )
+    waiting_reason = models.CharField(
+        _("waiting reason"), max_length=100, blank=True, default="", db_default=""
+    )
+    next_check = models.DateTimeField(null=True, blank=True)
+    busy_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("update task")
@@ -113,3 +133,23 @@ class TaskAttempt(models.Model):
 
     class Meta:
         ordering = ["started", "id"]
+
+
+class TaskStep(models.Model):
+    """One step of an attempt as the driver ran it (R24): the task page's timeline."""
+
+    attempt = models.ForeignKey(TaskAttempt, on_delete=models.CASCADE, related_name="steps")
+    # Repeats the attempt's task so that a task's steps are read without a join.
+    task = models.ForeignKey(UpdateTask, on_delete=models.CASCADE, related_name="steps")
+    step = models.CharField(max_length=16, choices=StepName.choices)
+    started = models.DateTimeField()
+    finished = models.DateTimeField()
+    outcome = models.CharField(max_length=16, choices=StepOutcome.choices)
+    output = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["started", "id"]
+        indexes = [models.Index(fields=["task", "started", "id"], name="task_step_order")]
+
+    def __str__(self) -> str:
+        return f"{self.step} of task {self.task_id} ({self.outcome})"

@@ -15,7 +15,10 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor
+from ucfleet.core.chunks import chunks
 from ucfleet.core.errors import Forbidden, Invalid, NotFound
+from ucfleet.core.timebounds import require_within
 from ucfleet.core.timeutils import format_server_time
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance import queries as maintenance
@@ -39,6 +42,8 @@ class ScheduleRequest:
     tenant_ids: list[int] | None = None
     partner_id: int | None = None
     all_tenants: bool = False
+    # tenant_ids include whole partners (updates.selection): no single-tenant rule applies.
+    includes_partners: bool = False
     start: datetime | None = None
     task_type: str = TaskType.UPDATE
     forced: bool = False
@@ -47,6 +52,8 @@ class ScheduleRequest:
     notify_customer: bool = False
     confirm_downgrade: bool = False
     confirm_auto_update_disabled: bool = False
+    # R25: wait while the tenant has active calls (False: update regardless).
+    wait_for_idle: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +113,7 @@ class SchedulePlan:
     warnings: list[Notice]
 
 
-def _validate_options(admin: Any, request: ScheduleRequest) -> None:
+def _validate_options(admin: Actor, request: ScheduleRequest) -> None:
     if request.timing not in Timing.values:
         raise Invalid.field(
             "timing", _("Choose Immediately, Maintenance window (server time) or Custom time.")
@@ -151,6 +158,7 @@ def refuse_if_in_maintenance(
 def custom_period(start: datetime | None, *, now: datetime) -> tuple[datetime, datetime]:
     if start is None:
         raise Invalid.field("start", _("Choose the date and time for Custom time."))
+    require_within(start, "start")  # also keeps start + grace inside datetime's range
     if start <= now:
         raise Invalid.field("start", _("The time must lie in the future."))
     grace = timedelta(minutes=settings.UCFLEET["CUSTOM_START_GRACE_MINUTES"])
@@ -179,23 +187,23 @@ def task_period(
         latest = occurrence.latest_start(timedelta(minutes=window.expected_task_minutes))
     else:
         earliest, latest = custom_period(start, now=now)
-    refuse_if_in_maintenance(earliest, latest)
+    # The error belongs to the field that chose the period: the start only for Custom time.
+    refuse_if_in_maintenance(
+        earliest, latest, field_name="start" if timing == Timing.CUSTOM else "timing"
+    )
     return earliest, latest
 
 
-def _selected_tenants(admin: Any, request: ScheduleRequest) -> list[QuerySet[Tenant]]:
+def _selected_tenants(admin: Actor, request: ScheduleRequest) -> list[QuerySet[Tenant]]:
     """The selection as querysets in ascending id order: one for a partner or the platform,
-    one per chunk of ids for a selection (an IN list is kept below SQLite's variable limit)."""
+    one per chunk of ids for a selection (core.chunks: below SQLite's variable limit)."""
     if request.tenant_ids is not None:
         ids = sorted(set(request.tenant_ids))
-        chunks = [
-            tenants_visible_to(admin).filter(pk__in=ids[offset : offset + BATCH])
-            for offset in range(0, len(ids), BATCH)
-        ]
-        if sum(chunk.count() for chunk in chunks) != len(ids):
+        pieces = [tenants_visible_to(admin).filter(pk__in=chunk) for chunk in chunks(ids)]
+        if sum(piece.count() for piece in pieces) != len(ids):
             # R1: a foreign or unknown id fails the whole request, without saying which.
             raise NotFound(_("No such UC tenant."))
-        return chunks
+        return pieces
     if request.partner_id is not None:
         partner = get_partner_for(admin, request.partner_id)
         return [tenants_visible_to(admin).filter(partner=partner)]
@@ -227,7 +235,7 @@ def _version_facts() -> dict[int, VersionFacts]:
 
 
 def plan_updates(
-    admin: Any, request: ScheduleRequest, *, now: datetime | None = None
+    admin: Actor, request: ScheduleRequest, *, now: datetime | None = None
 ) -> SchedulePlan:
     _validate_options(admin, request)
     moment = now or utcnow()
@@ -236,7 +244,11 @@ def plan_updates(
     target = get_version_for(admin, request.target_version)
     earliest, latest = task_period(request.timing, request.start, now=moment)
     selection = _selected_tenants(admin, request)
-    is_single = request.tenant_ids is not None and len(set(request.tenant_ids)) == 1
+    is_single = (
+        request.tenant_ids is not None
+        and len(set(request.tenant_ids)) == 1
+        and not request.includes_partners
+    )
     open_tenants = {
         tenant_id
         for tenants in selection
@@ -280,7 +292,7 @@ def plan_updates(
 def _skip_reason(
     row: TenantRow,
     *,
-    admin: Any,
+    admin: Actor,
     request: ScheduleRequest,
     is_single: bool,
     has_open_task: bool,

@@ -7,8 +7,9 @@ API's `actions` field show it; none of them repeats the rule.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.updates.choices import Status
 
 
@@ -42,7 +43,7 @@ WRONG_STATUS = {
 }
 
 
-def refusal(admin: Any, task: TaskState, action: TaskAction) -> str | None:
+def refusal(admin: Actor, task: TaskState, action: TaskAction) -> str | None:
     """Why `admin` may not do `action` to `task` (a stable code), or None when it may.
 
     A forced task is changed only by platform administrators (R7), whatever its status
@@ -57,6 +58,6 @@ def refusal(admin: Any, task: TaskState, action: TaskAction) -> str | None:
     return "forced" if forced else None
 
 
-def allowed_actions(admin: Any, task: TaskState) -> list[TaskAction]:
+def allowed_actions(admin: Actor, task: TaskState) -> list[TaskAction]:
     """The actions `admin` may take on `task`, in the order the portal shows them."""
     return [action for action in TaskAction if refusal(admin, task, action) is None]

@@ -8,8 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.errors import Forbidden, Invalid
+from ucfleet.core.text import full_clean
 from ucfleet.versions.models import SoftwareVersion
 from ucfleet.versions.ordering import is_valid_version_name
 from ucfleet.versions.queries import get_version_for
@@ -18,7 +20,7 @@ FLAGS = ("use_for_new", "recommend_update", "update_prohibited", "for_testing")
 LANGUAGES = {"en", "de"}
 
 
-def _require_platform_admin(admin: Any) -> None:
+def _require_platform_admin(admin: Actor) -> None:
     if not admin.is_platform_admin:
         raise Forbidden(_("Only platform administrators may change software versions."))
 
@@ -30,7 +32,7 @@ def _validate_languages(languages: Any) -> list[str]:
 
 
 def create_version(
-    admin: Any, *, name: str, languages: list[str], released_on: Any = None, **flags: bool
+    admin: Actor, *, name: str, languages: list[str], released_on: Any = None, **flags: bool
 ) -> SoftwareVersion:
     _require_platform_admin(admin)
     if not is_valid_version_name(name):
@@ -42,7 +44,7 @@ def create_version(
         **{k: bool(v) for k, v in flags.items() if k in FLAGS},
     )
     try:
-        version.full_clean()
+        full_clean(version)
     except ValidationError as exc:
         raise Invalid(_("Please correct the marked fields."), errors=exc.message_dict) from None
     with transaction.atomic():
@@ -51,7 +53,7 @@ def create_version(
     return version
 
 
-def update_version(admin: Any, pk: Any, **changes: Any) -> SoftwareVersion:
+def update_version(admin: Actor, pk: Any, **changes: Any) -> SoftwareVersion:
     """Change flags (and languages or release date); a partner administrator gets 403."""
     version = get_version_for(admin, pk)  # 404 before 403: foreign ids stay unconfirmed
     _require_platform_admin(admin)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -94,4 +94,103 @@ def per_day_chart(
         bars=bars,
         grid=grid,
         total=sum(counts.values()),
+    )
+
+
+@dataclass(frozen=True)
+class StepBar:
+    step: str
+    label: str
+    outcome: str
+    y: float
+    x: float
+    width: float
+    seconds: float
+    text_x: float  # where the duration is written, right of the bar
+
+
+@dataclass(frozen=True)
+class TimeTick:
+    x: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class StepTimeline:
+    """The steps of one attempt on a time axis (R24): a row per step, a bar from its start
+    to its end, coloured by outcome."""
+
+    width: int
+    height: int
+    plot_left: int
+    plot_right: int
+    axis_y: int
+    row_height: int
+    bars: list[StepBar]
+    ticks: list[TimeTick]
+    total_seconds: float
+
+
+def _tick_step(total: float) -> float:
+    """About five ticks of a 1/2/5×10ⁿ number of seconds (down to 1 ms)."""
+    raw = max(total / 5, 0.001)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for step in (1, 2, 5, 10):
+        if step * magnitude >= raw:
+            return step * magnitude
+    return 10 * magnitude  # pragma: no cover - the loop always returns
+
+
+def step_timeline(
+    steps: list[tuple[str, str, datetime, datetime, str]],
+    *,
+    width: int = 720,
+    row_height: int = 24,
+) -> StepTimeline:
+    """`steps` as (step, label, started, finished, outcome) in order. Times are relative to
+    the first start; a bar is at least 3 px wide so that an instant step still shows."""
+    plot_left, plot_right, top = 120, width - 70, 8
+    plot_width = plot_right - plot_left
+    origin = min((s[2] for s in steps), default=None)
+    end = max((s[3] for s in steps), default=None)
+    total = (end - origin).total_seconds() if origin and end else 0.0
+    scale = plot_width / total if total > 0 else 0.0
+    bars = []
+    for index, (step, label, started, finished, outcome) in enumerate(steps):
+        assert origin is not None
+        offset = (started - origin).total_seconds()
+        seconds = max(0.0, (finished - started).total_seconds())
+        x = plot_left + offset * scale
+        bar_width = max(3.0, seconds * scale)
+        bars.append(
+            StepBar(
+                step=step,
+                label=label,
+                outcome=outcome,
+                y=top + index * row_height,
+                x=round(x, 1),
+                width=round(min(bar_width, plot_right - x + 3), 1),
+                seconds=round(seconds, 3),
+                text_x=round(min(x + bar_width, plot_right) + 6, 1),
+            )
+        )
+    axis_y = top + len(steps) * row_height + 4
+    ticks: list[TimeTick] = []
+    if total > 0:
+        tick = _tick_step(total)
+        count = int(total / tick + 1e-9)
+        ticks = [
+            TimeTick(x=round(plot_left + i * tick * scale, 1), seconds=round(i * tick, 3))
+            for i in range(count + 1)
+        ]
+    return StepTimeline(
+        width=width,
+        height=axis_y + 22,
+        plot_left=plot_left,
+        plot_right=plot_right,
+        axis_y=axis_y,
+        row_height=row_height,
+        bars=bars,
+        ticks=ticks,
+        total_seconds=round(total, 3),
     )

@@ -15,6 +15,7 @@ def spec_for(claim: Claim) -> TaskSpec:
         target_version=claim.target_version,
         redeploy=claim.redeploy,
         forced=claim.is_forced,
+        wait_for_idle=claim.wait_for_idle,
         tenant=TenantSpec(
             id=claim.tenant_id,
             name=claim.tenant_name,

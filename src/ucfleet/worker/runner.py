@@ -1,7 +1,8 @@
 """The worker loop: claim due tasks, run their drivers in threads, record the outcome.
 
-Only the loop's own thread touches the database (one connection per process); driver threads
-do I/O only and report through a queue. The protocol is described in docs/worker.md.
+The loop's thread does the database work; the heartbeat has a thread and a connection of its
+own (`heartbeat.py`), so that nothing the loop does can delay it. Driver threads do I/O only
+and report through a queue. The protocol is described in docs/worker.md.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from ucfleet.updates import execution as transitions
+from ucfleet.updates import waiting
+from ucfleet.updates.attention import fail_task_needing_attention
+from ucfleet.updates.task_steps import StepRow, record_steps
 from ucfleet.worker import registry
 from ucfleet.worker.claim import claim_tasks
 from ucfleet.worker.drivers import (
@@ -30,8 +34,10 @@ from ucfleet.worker.drivers import (
     TaskSpec,
     driver_from_settings,
 )
+from ucfleet.worker.heartbeat import Heartbeat, check_intervals
 from ucfleet.worker.housekeeping import Housekeeping
 from ucfleet.worker.recovery import recover_lost_workers
+from ucfleet.worker.steps import Busy, NeedsAttention, run_task
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,9 @@ class WorkerSettings:
     poll_seconds: float
     heartbeat_seconds: float
     ttl_seconds: float
+
+    def __post_init__(self) -> None:
+        check_intervals(heartbeat_seconds=self.heartbeat_seconds, ttl_seconds=self.ttl_seconds)
 
     @classmethod
     def from_settings(
@@ -76,14 +85,16 @@ class RunSummary:
     recovered: list[int] = field(default_factory=list)  # other workers' tasks we failed
     missed_moved: list[int] = field(default_factory=list)
     missed_failed: list[int] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)  # busy tenants (R25), planned again
 
 
 @dataclass
 class _Outcome:
     spec: TaskSpec
     execution: Execution
-    kind: str  # executed | failed | handed_back
+    kind: str  # executed | failed | handed_back | busy
     reason: str = ""
+    needs_attention: bool = False  # R26: the restore failed too
 
 
 @dataclass
@@ -91,17 +102,21 @@ class _Running:
     spec: TaskSpec
     execution: Execution
     saved_version: int = 0
+    saved_steps: int = 0  # how many of its finished steps are in the database
 
 
 def _run_driver(driver: Driver, execution: Execution, outcomes: queue.Queue) -> None:
     """Driver thread: runs the steps, reports one outcome. Never raises."""
     spec = execution.spec
     try:
-        driver.run(execution)
+        run_task(driver, execution)
     except HandBack:
         outcomes.put(_Outcome(spec, execution, "handed_back"))
+    except Busy as busy:
+        outcomes.put(_Outcome(spec, execution, "busy", busy.reason))
     except DriverFailure as failure:
-        outcomes.put(_Outcome(spec, execution, "failed", failure.reason))
+        needs_attention = isinstance(failure, NeedsAttention)
+        outcomes.put(_Outcome(spec, execution, "failed", failure.reason, needs_attention))
     except Exception as exc:  # a driver bug must not leave the task in progress
         log.exception("driver error on task %s", spec.task_id)
         execution.log(f"driver error: {exc!r}")
@@ -131,7 +146,8 @@ class WorkerLoop:
         self._unrecorded: list[_Outcome] = []  # outcomes whose write failed; retried
         self._housekeeping = Housekeeping(mail_every=options.poll_seconds)
         self._previous_handlers: dict[int, Any] = {}
-        self._next_beat = self._next_recovery = self._next_sweep = 0.0
+        self._heartbeat: Heartbeat | None = None
+        self._next_recovery = self._next_sweep = 0.0
         # The first save waits a second: most tasks are done by then.
         self._next_log_save = time.monotonic() + LOG_SAVE_SECONDS
 
@@ -161,6 +177,15 @@ class WorkerLoop:
         registry.register_worker(
             name=options.name, concurrency=options.concurrency, ttl_seconds=options.ttl_seconds
         )
+        heartbeat = self._heartbeat = Heartbeat(
+            name=options.name,
+            interval=options.heartbeat_seconds,
+            concurrency=options.concurrency,
+            ttl_seconds=options.ttl_seconds,
+            # Inside a transaction (tests) no other connection sees our row: beat inline.
+            threaded=not connection.in_atomic_block,
+        )
+        heartbeat.start()
         log.info(
             "worker %s started: driver %s, concurrency %d%s",
             options.name,
@@ -178,6 +203,7 @@ class WorkerLoop:
                 running.execution.stop.set()
             pool.shutdown(wait=True)
             self._restore_signal_handlers()
+            heartbeat.stop()  # before marking stopped: a later beat would register us again
             try:
                 self._record_outcomes(block=False)
                 registry.mark_stopped(options.name)
@@ -205,9 +231,10 @@ class WorkerLoop:
         """One pass: heartbeat, outcomes, recovery, missed windows, claims, logs, e-mail.
         True when the loop is done (stopped, or a burst found nothing more to do)."""
         options, now = self.options, time.monotonic()
-        if now >= self._next_beat:
-            self._next_beat = now + options.heartbeat_seconds
-            self._beat()
+        assert self._heartbeat is not None
+        self._heartbeat.beat_if_due(now)
+        if self._heartbeat.declared_lost.is_set():
+            self._stop_lost_tasks()
         self._record_outcomes(block=False)
         if now >= self._next_recovery:
             # Lost workers are noticed once a heartbeat interval: that is the TTL's grain.
@@ -231,18 +258,14 @@ class WorkerLoop:
             self._housekeeping.tick(force_mail=True)
         return is_done
 
-    def _beat(self) -> None:
-        if not registry.beat(self.name):
-            # Declared lost while alive (e.g. paused longer than the TTL): the tasks it held
-            # are failed already; stop their drivers where they can stop, and register anew.
-            log.error("worker %s was declared lost; registering again", self.name)
-            for running in self._running.values():
-                running.execution.stop.set()
-            registry.register_worker(
-                name=self.name,
-                concurrency=self.options.concurrency,
-                ttl_seconds=self.options.ttl_seconds,
-            )
+    def _stop_lost_tasks(self) -> None:
+        """We were declared lost while alive (e.g. paused longer than the TTL) and the
+        heartbeat registered us again: the tasks held until then are failed already; stop
+        their drivers where they can stop (their results will be discarded)."""
+        assert self._heartbeat is not None
+        self._heartbeat.declared_lost.clear()
+        for running in self._running.values():
+            running.execution.stop.set()
 
     def _claim(self, pool: ThreadPoolExecutor) -> int:
         free = self.options.concurrency - len(self._running)
@@ -271,6 +294,7 @@ class WorkerLoop:
         # None is a wake-up call. What cannot be written now (the database is away) is kept
         # for the next turn; the tasks stay held by this worker meanwhile.
         self._unrecorded = [o for o in pending if o is not None]
+        self._save_steps([o.spec.task_id for o in self._unrecorded])
         executed = [o for o in self._unrecorded if o.kind == "executed"]
         if executed:  # successes in one transaction
             self._complete(executed)
@@ -297,7 +321,9 @@ class WorkerLoop:
     def _record(self, outcome: _Outcome) -> None:
         spec, text = outcome.spec, outcome.execution.text()
         if outcome.kind == "failed":
-            held = transitions.fail_task(
+            # R26: a failed restore also tells the platform administrators at once.
+            fail = fail_task_needing_attention if outcome.needs_attention else transitions.fail_task
+            held = fail(
                 task_id=spec.task_id,
                 attempt_id=spec.attempt_id,
                 worker_name=self.name,
@@ -305,6 +331,16 @@ class WorkerLoop:
                 log_text=text,
             )
             (self.summary.failed if held else self.summary.discarded).append(spec.task_id)
+        elif outcome.kind == "busy":
+            result = waiting.wait_for_idle(
+                task_id=spec.task_id,
+                attempt_id=spec.attempt_id,
+                worker_name=self.name,
+                reason=outcome.reason,
+                log_text=text,
+            )
+            summary = {waiting.WAITING: self.summary.waiting, waiting.FAILED: self.summary.failed}
+            summary.get(result, self.summary.discarded).append(spec.task_id)
         else:
             held = transitions.hand_back_task(
                 task_id=spec.task_id,
@@ -322,6 +358,7 @@ class WorkerLoop:
         if now < self._next_log_save:
             return
         self._next_log_save = now + max(self.options.poll_seconds, LOG_SAVE_SECONDS)
+        self._save_steps(list(self._running))
         for running in self._running.values():
             version = running.execution.version
             if version != running.saved_version:
@@ -329,6 +366,35 @@ class WorkerLoop:
                     attempt_id=running.spec.attempt_id, log_text=running.execution.text()
                 )
                 running.saved_version = version
+
+    def _save_steps(self, task_ids: list[int]) -> None:
+        """The steps that have ended since the last save, of these running tasks, in one
+        batch (R24): the timeline shows them while the task runs."""
+        rows: list[StepRow] = []
+        saved: list[tuple[_Running, int]] = []
+        for task_id in task_ids:
+            running = self._running.get(task_id)
+            if running is None:
+                continue
+            done = running.execution.finished_steps(after=running.saved_steps)
+            spec = running.spec
+            rows += [
+                StepRow(
+                    spec.task_id,
+                    spec.attempt_id,
+                    r.step,
+                    r.started,
+                    r.finished or r.started,
+                    r.outcome,
+                    r.output,
+                )
+                for r in done
+            ]
+            saved.append((running, running.saved_steps + len(done)))
+        if rows:
+            record_steps(rows)
+        for running, count in saved:  # only once written: a failed write is tried again
+            running.saved_steps = count
 
     # --- signals ---------------------------------------------------------------------------
 

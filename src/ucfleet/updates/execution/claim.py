@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 
+from ucfleet.accounts.actors import SYSTEM
 from ucfleet.audit.services import Change, record_many
+from ucfleet.core.rows import check_sources
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance.queries import running_maintenance
 from ucfleet.tenants.models import ScaleUnit
@@ -49,27 +52,31 @@ class Claim:
     partner_name: str
     scale_unit_id: int | None
     scale_unit_name: str | None
+    wait_for_idle: bool = True
 
 
-# Claim's fields (after the attempt) as the candidate query reads them, in order.
-_CLAIM_COLUMNS = (
-    "id",
-    "partner_id",
-    "task_type",
-    "redeploy",
-    "is_forced",
-    "from_version__name",
-    "target_version__name",
-    "tenant_id",
-    "tenant__name",
-    "tenant__domain",
-    "tenant__instance_id",
-    "tenant__language",
-    "tenant__partner__name",
-    "tenant__scale_unit_id",
-    "tenant__scale_unit__name",
-)
-_UNIT = _CLAIM_COLUMNS.index("tenant__scale_unit_id")
+# Where the candidate query reads each of Claim's fields (all but the attempt, which the
+# claim creates). A candidate is a dict of these fields by name.
+_CLAIM_SOURCES = {
+    "task_id": "id",
+    "partner_id": "partner_id",
+    "task_type": "task_type",
+    "redeploy": "redeploy",
+    "is_forced": "is_forced",
+    "from_version": "from_version__name",
+    "target_version": "target_version__name",
+    "tenant_id": "tenant_id",
+    "tenant_name": "tenant__name",
+    "tenant_domain": "tenant__domain",
+    "instance_id": "tenant__instance_id",
+    "tenant_language": "tenant__language",
+    "partner_name": "tenant__partner__name",
+    "scale_unit_id": "tenant__scale_unit_id",
+    "scale_unit_name": "tenant__scale_unit__name",
+    "wait_for_idle": "wait_for_idle",
+}
+check_sources(Claim, _CLAIM_SOURCES, besides=("attempt_id",))
+Candidate = dict[str, Any]
 
 
 def due_tasks(at: datetime) -> QuerySet[UpdateTask]:
@@ -81,6 +88,8 @@ def due_tasks(at: datetime) -> QuerySet[UpdateTask]:
     return (
         UpdateTask.objects.filter(status=Status.PLANNED, earliest_start__lte=at)
         .filter(Q(latest_start__isnull=True) | Q(latest_start__gte=at))
+        # R25: a task waiting for a busy tenant is due again at its next check.
+        .filter(Q(next_check__isnull=True) | Q(next_check__lte=at))
         .order_by("earliest_start", "created", "id")
     )
 
@@ -107,17 +116,21 @@ def _take_claim_lock() -> None:
     # SQLite: BEGIN IMMEDIATE has already taken the database's single write lock.
 
 
-def _candidates(at: datetime, *, full_units: set[int], tried: set[int], limit: int) -> list:
+def _candidates(
+    at: datetime, *, full_units: set[int], tried: set[int], limit: int
+) -> list[Candidate]:
     rows = due_tasks(at).exclude(tenant__scale_unit_id__in=full_units).exclude(pk__in=tried)
     if connection.features.has_select_for_update_skip_locked:
         # A speed-up only: rows the portal is changing right now are skipped instead of
         # waited for. Correctness rests on the compare-and-set below.
         rows = rows.select_for_update(skip_locked=True, of=("self",))
-    return list(rows.values_list(*_CLAIM_COLUMNS)[:limit])
+    names = list(_CLAIM_SOURCES)
+    values = rows.values_list(*_CLAIM_SOURCES.values())[:limit]
+    return [dict(zip(names, row, strict=True)) for row in values]
 
 
-def _choose_within_caps(room: int) -> tuple[datetime, list[tuple]]:
-    """The claim's instant, and the due tasks in execution order (rows of _CLAIM_COLUMNS), as
+def _choose_within_caps(room: int) -> tuple[datetime, list[Candidate]]:
+    """The claim's instant, and the due tasks in execution order (candidates), as
     many as the global and scale-unit caps allow. A full unit does not hold up tasks of
     other units."""
     total, per_unit = running_counts()
@@ -128,7 +141,7 @@ def _choose_within_caps(room: int) -> tuple[datetime, list[tuple]]:
     # every task whose slot it reuses (that completion was committed before the count), so
     # attempts' start and end times are a faithful record of concurrency.
     at = utcnow()
-    chosen: list[tuple] = []
+    chosen: list[Candidate] = []
     tried: set[int] = set()
     while room > 0:
         # A few extra rows, so that tasks skipped for a unit filled meanwhile rarely cost
@@ -136,8 +149,8 @@ def _choose_within_caps(room: int) -> tuple[datetime, list[tuple]]:
         wanted = room * 2
         batch = _candidates(at, full_units=full, tried=tried, limit=wanted)
         for row in batch:
-            tried.add(row[0])
-            unit = row[_UNIT]
+            tried.add(row["task_id"])
+            unit = row["scale_unit_id"]
             if unit in full:
                 continue
             chosen.append(row)
@@ -168,47 +181,54 @@ def claim_due_tasks(*, worker_name: str, limit: int) -> list[Claim]:
         at, chosen = _choose_within_caps(limit)
         if not chosen:
             return []
-        ids = [row[0] for row in chosen]
+        ids = [row["task_id"] for row in chosen]
         # Compare-and-set for the batch: a task the portal changed meanwhile is not taken.
         changed = UpdateTask.objects.filter(
             pk__in=ids, status=Status.PLANNED, earliest_start__lte=at
-        ).update(status=Status.IN_PROGRESS, claimed_by=worker_name, started=at)
+        ).update(
+            status=Status.IN_PROGRESS,
+            claimed_by=worker_name,
+            started=at,
+            waiting_reason="",  # R25: a waiting task that is taken again is no longer waiting
+            next_check=None,
+        )
         if changed != len(ids):
             ours = set(
                 UpdateTask.objects.filter(
                     pk__in=ids, status=Status.IN_PROGRESS, claimed_by=worker_name, started=at
                 ).values_list("pk", flat=True)
             )
-            chosen = [row for row in chosen if row[0] in ours]
+            chosen = [row for row in chosen if row["task_id"] in ours]
         attempts = TaskAttempt.objects.bulk_create(
-            TaskAttempt(task_id=row[0], worker_name=worker_name, started=at) for row in chosen
+            TaskAttempt(task_id=row["task_id"], worker_name=worker_name, started=at)
+            for row in chosen
         )
         attempt_ids = [a.pk for a in attempts]
         if None in attempt_ids:  # a backend that cannot return ids from a bulk insert
             by_task = dict(
                 TaskAttempt.objects.filter(
-                    task_id__in=[row[0] for row in chosen], outcome=AttemptOutcome.RUNNING
+                    task_id__in=[row["task_id"] for row in chosen], outcome=AttemptOutcome.RUNNING
                 ).values_list("task_id", "pk")
             )
-            attempt_ids = [by_task[row[0]] for row in chosen]
+            attempt_ids = [by_task[row["task_id"]] for row in chosen]
         record_many(
-            None,
+            SYSTEM,
             [
                 Change(
                     "start",
                     "update_task",
-                    row[0],
+                    row["task_id"],
                     "status",
                     Status.PLANNED,
                     Status.IN_PROGRESS,
-                    partner_id=row[1],
+                    partner_id=row["partner_id"],
                 )
                 for row in chosen
             ],
         )
-        emit_task_changes([row[0] for row in chosen], previous=Status.PLANNED)
+        emit_task_changes([row["task_id"] for row in chosen], previous=Status.PLANNED)
     return [
-        Claim(row[0], attempt_id, *row[1:])
+        Claim(attempt_id=attempt_id, **row)
         for row, attempt_id in zip(chosen, attempt_ids, strict=True)
     ]
 

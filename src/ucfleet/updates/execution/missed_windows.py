@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
+from ucfleet.accounts.actors import SYSTEM
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.cas import bulk_compare_and_set
 from ucfleet.core.timeutils import now as utcnow
@@ -46,9 +47,15 @@ def handle_missed_windows(
     missed = list(
         UpdateTask.objects.filter(status=Status.PLANNED, latest_start__lt=at)
         .order_by("latest_start", "id")
-        .values("pk", "partner_id", "timing", "earliest_start", "latest_start", "notify_partner")[
-            :batch
-        ]
+        .values(
+            "pk",
+            "partner_id",
+            "timing",
+            "earliest_start",
+            "latest_start",
+            "notify_partner",
+            "waiting_reason",
+        )[:batch]
     )
     if not missed:
         return result
@@ -57,12 +64,13 @@ def handle_missed_windows(
         if any(t["timing"] == Timing.MAINTENANCE_WINDOW for t in missed):
             occurrence = next_task_window(at)
         by_old_window: dict[tuple[datetime, datetime | None], list[int]] = defaultdict(list)
-        failing: list[int] = []
+        # R25: a task that waited for a busy tenant fails with its waiting reason.
+        failing: dict[str, list[int]] = defaultdict(list)
         for task in missed:
             if task["timing"] == Timing.MAINTENANCE_WINDOW and occurrence is not None:
                 by_old_window[(task["earliest_start"], task["latest_start"])].append(task["pk"])
             else:
-                failing.append(task["pk"])
+                failing[task["waiting_reason"] or START_WINDOW_MISSED].append(task["pk"])
 
         moved: set[int] = set()
         if occurrence is not None:
@@ -70,6 +78,10 @@ def handle_missed_windows(
             new_window = {
                 "earliest_start": occurrence.start,
                 "latest_start": occurrence.latest_start(expected_task),
+                # A busy tenant's task starts afresh in the next window (R25).
+                "waiting_reason": "",
+                "next_check": None,
+                "busy_since": None,
             }
             for (earliest, latest), pks in by_old_window.items():
                 moved.update(
@@ -86,18 +98,16 @@ def handle_missed_windows(
                 )
         # Still planned and still past its latest start: a task the portal moved or deleted
         # meanwhile is left as it now is.
-        failed = set(
-            bulk_compare_and_set(
-                UpdateTask,
-                failing,
-                expected={"status": Status.PLANNED, "latest_start__lt": at},
-                changes={
-                    "status": Status.FAILED,
-                    "finished": at,
-                    "failure_reason": START_WINDOW_MISSED,
-                },
+        failed: set[int] = set()
+        for reason, pks in failing.items():
+            failed.update(
+                bulk_compare_and_set(
+                    UpdateTask,
+                    pks,
+                    expected={"status": Status.PLANNED, "latest_start__lt": at},
+                    changes={"status": Status.FAILED, "finished": at, "failure_reason": reason},
+                )
             )
-        )
 
         new_start = occurrence.start.isoformat() if occurrence is not None else None
         moved_from: dict[bool, dict[int, datetime]] = defaultdict(dict)
@@ -117,12 +127,11 @@ def handle_missed_windows(
                 )
             elif task["pk"] in failed:
                 result.failed.append(task["pk"])
+                reason = task["waiting_reason"] or START_WINDOW_MISSED
                 changes.append(
-                    task_change(
-                        task, "fail", "status", Status.PLANNED, f"failed: {START_WINDOW_MISSED}"
-                    )
+                    task_change(task, "fail", "status", Status.PLANNED, f"failed: {reason}")
                 )
-        record_many(None, changes)
+        record_many(SYSTEM, changes)
         for notify_partner, old_starts in moved_from.items():
             notify.notify_tasks_rescheduled(old_starts, notify_partner=notify_partner)
         if result.failed:

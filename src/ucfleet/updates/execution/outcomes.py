@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from ucfleet.accounts.actors import SYSTEM
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.cas import compare_and_set
 from ucfleet.core.timeutils import now as utcnow
@@ -123,7 +124,7 @@ def complete_tasks(*, worker_name: str, finished: Sequence[Finished]) -> list[in
         for f in finished:
             if f.task_id not in held:
                 _note_lost_hold(f.attempt_id, f.log_text)
-        record_many(None, changes)
+        record_many(SYSTEM, changes)
         emit_task_changes(sorted(held), previous=Status.IN_PROGRESS)
     return [f.task_id for f in finished if f.task_id in held]
 
@@ -154,7 +155,7 @@ def fail_task(
         _close_attempt(attempt_id, outcome=AttemptOutcome.FAILED, text=log_text, at=at)
         partner_id = UpdateTask.objects.values_list("partner_id", flat=True).get(pk=task_id)
         record_many(
-            None,
+            SYSTEM,
             [
                 task_change(
                     {"pk": task_id, "partner_id": partner_id},
@@ -186,7 +187,7 @@ def hand_back_task(*, task_id: int, attempt_id: int, worker_name: str, log_text:
         _close_attempt(attempt_id, outcome=AttemptOutcome.INTERRUPTED, text=log_text, at=at)
         partner_id = UpdateTask.objects.values_list("partner_id", flat=True).get(pk=task_id)
         record_many(
-            None,
+            SYSTEM,
             [
                 task_change(
                     {"pk": task_id, "partner_id": partner_id},

@@ -9,8 +9,10 @@ from django.db import transaction
 from django.db.models import Case, F, QuerySet, TextField, Value, When
 from django.db.models.functions import Concat
 
+from ucfleet.accounts.actors import SYSTEM
 from ucfleet.audit.services import record_many
-from ucfleet.core.cas import CHUNK, bulk_compare_and_set
+from ucfleet.core.cas import bulk_compare_and_set
+from ucfleet.core.chunks import chunks
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications import services as notify
 from ucfleet.updates.choices import AttemptOutcome, Status
@@ -56,7 +58,7 @@ def fail_interrupted_tasks(*, alive_workers: QuerySet | list[str], note: str) ->
             return []
         _interrupt_attempts(failed, note=note, at=at)
         record_many(
-            None,
+            SYSTEM,
             [
                 task_change(row, "fail", "status", Status.IN_PROGRESS, f"failed: {WORKER_LOST}")
                 for row in rows
@@ -75,7 +77,7 @@ def _interrupt_attempts(task_ids: list[int], *, note: str, at: datetime) -> None
         default=Concat(F("log"), Value("\n" + note), output_field=TextField()),
         output_field=TextField(),
     )
-    for offset in range(0, len(task_ids), CHUNK):
-        TaskAttempt.objects.filter(
-            task_id__in=task_ids[offset : offset + CHUNK], outcome=AttemptOutcome.RUNNING
-        ).update(log=appended, outcome=AttemptOutcome.INTERRUPTED, finished=at)
+    for chunk in chunks(task_ids):
+        TaskAttempt.objects.filter(task_id__in=chunk, outcome=AttemptOutcome.RUNNING).update(
+            log=appended, outcome=AttemptOutcome.INTERRUPTED, finished=at
+        )

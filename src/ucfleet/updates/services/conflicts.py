@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.core.errors import Invalid
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance import queries as maintenance
@@ -32,7 +33,7 @@ def _first_free_instant(after: datetime) -> datetime:
     return moment
 
 
-def resolve_conflicts(admin: Any, maintenance_id: Any, *, action: str) -> BulkResult:
+def resolve_conflicts(admin: Actor, maintenance_id: Any, *, action: str) -> BulkResult:
     """Delete the conflicting tasks (cancellation e-mails) or move them to the next allowed
     time (reschedule e-mails): window tasks to the next free window, others to the end of
     the maintenance."""

@@ -8,7 +8,9 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.audit.services import Change, record_many
+from ucfleet.core.chunks import chunks
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications import services as notify
 from ucfleet.updates.choices import SkipReason, Status
@@ -25,34 +27,16 @@ from ucfleet.updates.services.results import ScheduleResult
 from ucfleet.webhooks.emission import emit_task_changes
 
 
-def preview_updates(admin: Any, request: ScheduleRequest) -> SchedulePlan:
+def preview_updates(admin: Actor, request: ScheduleRequest) -> SchedulePlan:
     """What `schedule_updates` would do now, per tenant; writes nothing."""
     return plan_updates(admin, request)
 
 
 # --- create --------------------------------------------------------------------------------
 
-_INSERT_COLUMNS = (
-    "tenant_id",
-    "partner_id",
-    "from_version_id",
-    "task_type",
-    "target_version_id",
-    "timing",
-    "earliest_start",
-    "latest_start",
-    "is_forced",
-    "redeploy",
-    "notify_partner",
-    "notify_customer",
-    "status",
-    "is_archived",
-    "scheduled_by_id",
-    "request_id",
-    "created",
-    "failure_reason",
-    "claimed_by",
-)
+# The columns that differ per task, read from PlannedTask's fields of the same names; every
+# other column is one of the request's constants, named by the dict `schedule_updates` passes.
+_PER_TENANT_COLUMNS = ("tenant_id", "partner_id", "from_version_id")
 
 
 def _insert_tasks(planned: list[PlannedTask], constants: dict[str, Any]) -> None:
@@ -68,22 +52,20 @@ def _insert_tasks(planned: list[PlannedTask], constants: dict[str, Any]) -> None
         name: fields[name].get_db_prep_save(value, connection) for name, value in constants.items()
     }
     table = connection.ops.quote_name(opts.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in _INSERT_COLUMNS)
-    marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
-    constant_values = tuple(prepared[c] for c in _INSERT_COLUMNS[3:])
+    names = (*_PER_TENANT_COLUMNS, *prepared)
+    columns = ", ".join(connection.ops.quote_name(fields[c].column) for c in names)
+    marks = ", ".join(["%s"] * len(names))
+    constant_values = tuple(prepared.values())
     sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
     with connection.cursor() as cursor:
-        for offset in range(0, len(planned), BATCH):
+        for batch in chunks(planned, BATCH):
             cursor.executemany(
                 sql,
-                [
-                    (p.tenant_id, p.partner_id, p.from_version_id, *constant_values)
-                    for p in planned[offset : offset + BATCH]
-                ],
+                [(*(getattr(p, c) for c in _PER_TENANT_COLUMNS), *constant_values) for p in batch],
             )
 
 
-def schedule_updates(admin: Any, request: ScheduleRequest) -> ScheduleResult:
+def schedule_updates(admin: Actor, request: ScheduleRequest) -> ScheduleResult:
     """Create one task per planned tenant (R2–R7), tell who asked to be told (R15)."""
     request_id = uuid.uuid4()
     with transaction.atomic():
@@ -108,6 +90,7 @@ def schedule_updates(admin: Any, request: ScheduleRequest) -> ScheduleResult:
                 "created": created_at,
                 "failure_reason": "",
                 "claimed_by": "",
+                "wait_for_idle": request.wait_for_idle,
             },
         )
         created = UpdateTask.objects.filter(request_id=request_id)
@@ -132,7 +115,7 @@ def schedule_updates(admin: Any, request: ScheduleRequest) -> ScheduleResult:
 
 
 def _log_created(
-    admin: Any, plan: SchedulePlan, request_id: uuid.UUID, created_ids: set[int]
+    admin: Actor, plan: SchedulePlan, request_id: uuid.UUID, created_ids: set[int]
 ) -> None:
     """One change-log entry per partner and request: a platform-wide request stays readable."""
     per_partner: dict[int, int] = defaultdict(int)

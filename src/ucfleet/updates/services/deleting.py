@@ -9,8 +9,10 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.cas import bulk_compare_and_set
+from ucfleet.core.chunks import chunks
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications import services as notify
 from ucfleet.updates.choices import Status
@@ -23,7 +25,7 @@ from ucfleet.updates.services.results import BulkResult, Refusal
 from ucfleet.webhooks.emission import emit_task_changes
 
 
-def delete_tasks(admin: Any, tasks: QuerySet[UpdateTask] | Iterable[Any]) -> BulkResult:
+def delete_tasks(admin: Actor, tasks: QuerySet[UpdateTask] | Iterable[Any]) -> BulkResult:
     """Planned tasks become cancelled, failed tasks leave the list (R9, R16).
 
     `tasks` is a queryset from `tasks_visible_to(admin)` (delete all of a filtered list) or
@@ -50,7 +52,7 @@ _ROW_FIELDS = [f.name for f in fields(_TaskRow)]
 
 
 def _row_batches(
-    admin: Any, tasks: QuerySet[UpdateTask] | Iterable[Any]
+    admin: Actor, tasks: QuerySet[UpdateTask] | Iterable[Any]
 ) -> Iterator[list[_TaskRow]]:
     if isinstance(tasks, QuerySet):
         rows = tasks.order_by("pk").values(*_ROW_FIELDS)
@@ -64,11 +66,11 @@ def _row_batches(
     loaded = [
         _TaskRow(t.pk, t.status, t.is_forced, t.partner_id) for t in visible_tasks(admin, tasks)
     ]
-    for offset in range(0, len(loaded), BATCH):
-        yield loaded[offset : offset + BATCH]
+    for chunk in chunks(loaded, BATCH):
+        yield list(chunk)
 
 
-def _delete_batch(admin: Any, rows: list[_TaskRow], result: BulkResult) -> None:
+def _delete_batch(admin: Actor, rows: list[_TaskRow], result: BulkResult) -> None:
     planned, failed, partner_of = [], [], {}
     for row in rows:
         partner_of[row.pk] = row.partner_id
@@ -129,7 +131,7 @@ def _delete_batch(admin: Any, rows: list[_TaskRow], result: BulkResult) -> None:
         emit_task_changes(cancelled, previous=Status.PLANNED)
 
 
-def delete_task(admin: Any, task_id: Any) -> None:
+def delete_task(admin: Actor, task_id: Any) -> None:
     task = get_task_for(admin, task_id)
     reason = refusal(admin, task, TaskAction.DELETE)
     if reason:

@@ -8,10 +8,11 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor
+from ucfleet.core.chunks import chunks
 from ucfleet.core.errors import Conflict, Forbidden, NotFound
 from ucfleet.core.ids import lookup_id
 from ucfleet.updates.models import UpdateTask
-from ucfleet.updates.planning import BATCH
 from ucfleet.updates.queries import tasks_visible_to
 
 REFUSAL_TEXT = {
@@ -28,13 +29,13 @@ def raise_refusal(reason: str) -> None:
     raise Conflict(REFUSAL_TEXT[reason](), code=reason)
 
 
-def visible_tasks(admin: Any, task_ids: Iterable[Any]) -> list[UpdateTask]:
+def visible_tasks(admin: Actor, task_ids: Iterable[Any]) -> list[UpdateTask]:
     """The tasks with these ids, all visible to `admin`, or NotFound (R1: one foreign id
     fails the whole request, without saying which)."""
     ids = sorted({lookup_id(i) for i in task_ids})
     tasks: list[UpdateTask] = []
-    for offset in range(0, len(ids), BATCH):
-        tasks += tasks_visible_to(admin).filter(pk__in=ids[offset : offset + BATCH])
+    for chunk in chunks(ids):
+        tasks += tasks_visible_to(admin).filter(pk__in=chunk)
     if len(tasks) != len(ids):
         raise NotFound(_("No such update task."))
     return tasks

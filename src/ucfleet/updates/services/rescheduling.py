@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.cas import bulk_compare_and_set
 from ucfleet.core.timeutils import now as utcnow
@@ -22,7 +23,7 @@ from ucfleet.updates.services.results import BulkResult, Refusal
 
 
 def reschedule_tasks(
-    admin: Any, task_ids: Iterable[Any], *, start: datetime, notify_partner: bool
+    admin: Actor, task_ids: Iterable[Any], *, start: datetime, notify_partner: bool
 ) -> BulkResult:
     """Move planned tasks to a new custom start (R9); refused ones are reported per task."""
     earliest, latest = custom_period(start, now=utcnow())
@@ -50,7 +51,7 @@ def reschedule_tasks(
 
 
 def move_tasks(
-    admin: Any,
+    admin: Actor,
     tasks: list[UpdateTask],
     result: BulkResult,
     *,
@@ -68,6 +69,8 @@ def move_tasks(
         changes={"earliest_start": earliest, "latest_start": latest, "timing": timing},
     )
     result.done += moved
+    if moved:
+        result.moved_to.append(earliest)
     # One set for the whole batch: rebuilding it per task made 33,000 tasks quadratic
     # (~20 s inside the write transaction).
     moved_ids = set(moved)
@@ -94,7 +97,7 @@ def move_tasks(
 
 
 def reschedule_task(
-    admin: Any, task_id: Any, *, start: datetime, notify_partner: bool
+    admin: Actor, task_id: Any, *, start: datetime, notify_partner: bool
 ) -> UpdateTask:
     """Postpone one task; raises NotFound / Forbidden / Conflict / Invalid."""
     task = get_task_for(admin, task_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import QuerySet
 
@@ -31,3 +32,5 @@ class Refusal:
 class BulkResult:
     done: list[int] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
+    # The new earliest starts of moved tasks, one per group moved together (in order).
+    moved_to: list[datetime] = field(default_factory=list)

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.audit.services import Change, record
 from ucfleet.core.cas import compare_and_set
 from ucfleet.core.errors import Conflict
@@ -19,7 +20,7 @@ from ucfleet.updates.services.creating import schedule_updates
 from ucfleet.updates.services.refusals import raise_refusal
 
 
-def retry_task(admin: Any, task_id: Any) -> UpdateTask:
+def retry_task(admin: Actor, task_id: Any) -> UpdateTask:
     """A failed task gets a new planned, immediate task with the same options (R14), under
     every scheduling rule; the failed one leaves the list."""
     task = get_task_for(admin, task_id)
@@ -46,6 +47,7 @@ def retry_task(admin: Any, task_id: Any) -> UpdateTask:
                 redeploy=task.redeploy,
                 notify_partner=task.notify_partner,
                 notify_customer=task.notify_customer,
+                wait_for_idle=task.wait_for_idle,
                 confirm_downgrade=True,
                 confirm_auto_update_disabled=True,
             ),

@@ -9,7 +9,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ucfleet.core.timeutils import localize
+from ucfleet.core import timebounds
+from ucfleet.core.timeutils import localize, to_zone
 
 INPUT_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
 
@@ -32,7 +33,9 @@ class ServerDateTimeField(forms.Field):
     """A wall time in the platform's zone (the one the middleware activated).
 
     Unlike Django's DateTimeField, a wall time inside a DST gap is not an error: it means the
-    first valid instant after the gap, as window arithmetic reads it (R3).
+    first valid instant after the gap, as window arithmetic reads it (R3). Values lie within
+    core.timebounds; the wall time is checked before it is converted (year 1 has no instant
+    east of UTC).
     """
 
     widget = ServerDateTimeInput
@@ -44,14 +47,32 @@ class ServerDateTimeField(forms.Field):
         naive = value if isinstance(value, datetime) else _parse(str(value).strip())
         if naive is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        _refuse_out_of_range(naive)
         if naive.tzinfo is not None:
             return naive
-        return localize(naive, timezone.get_current_timezone())  # type: ignore[arg-type]
+        aware = localize(naive, timezone.get_current_timezone())  # type: ignore[arg-type]
+        _refuse_out_of_range(aware)
+        return aware
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, datetime) and value.tzinfo is not None:
-            return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
+            return to_zone(value, timezone.get_current_timezone()).strftime("%Y-%m-%dT%H:%M")
         return value
+
+
+class BoundedDateField(forms.DateField):
+    """A calendar day within core.timebounds (filters, test periods)."""
+
+    def to_python(self, value: Any) -> date | None:
+        day = super().to_python(value)
+        if day is not None:
+            _refuse_out_of_range(day)
+        return day
+
+
+def _refuse_out_of_range(value: datetime | date) -> None:
+    if not timebounds.is_within(value):
+        raise forms.ValidationError(timebounds.out_of_range_message(), code="out_of_range")
 
 
 def _parse(text: str) -> datetime | None:

@@ -9,7 +9,7 @@ from zoneinfo import available_timezones
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ucfleet.maintenance.services import SlotInput
+from ucfleet.maintenance.services import MAX_MESSAGE, SlotInput
 from ucfleet.web.forms.fields import ServerDateTimeField, choice_field
 
 WEEKDAYS = [
@@ -27,10 +27,16 @@ class MaintenanceForm(forms.Form):
     start = ServerDateTimeField(label=_("Start"))
     end = ServerDateTimeField(label=_("End"))
     message_en = forms.CharField(
-        label=_("Message (English)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Message (English)"),
+        required=False,
+        max_length=MAX_MESSAGE,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     message_de = forms.CharField(
-        label=_("Message (German)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Message (German)"),
+        required=False,
+        max_length=MAX_MESSAGE,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
     def clean(self) -> dict[str, Any]:

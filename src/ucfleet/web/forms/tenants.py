@@ -12,7 +12,7 @@ from ucfleet.accounts.choices import Language
 from ucfleet.tenants.queries import partners_visible_to, scale_units_visible_to
 from ucfleet.tenants.services import EDITABLE_FIELDS
 from ucfleet.versions.queries import versions_visible_to
-from ucfleet.web.forms.fields import choice_field
+from ucfleet.web.forms.fields import BoundedDateField, choice_field
 
 # The fields the service lets an administrator edit: the form shows exactly those.
 GENERAL_FIELDS = EDITABLE_FIELDS
@@ -39,7 +39,7 @@ class TenantForm(forms.Form):
     is_productive = forms.BooleanField(label=_("Productive"), required=False)
     is_nfr = forms.BooleanField(label=_("Not for resale (NFR)"), required=False)
     is_test = forms.BooleanField(label=_("Test"), required=False)
-    test_until = forms.DateField(
+    test_until = BoundedDateField(
         label=_("Test end date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     scale_unit = forms.TypedChoiceField(

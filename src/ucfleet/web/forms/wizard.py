@@ -1,6 +1,7 @@
 """The Update UC Tenants wizard's form: timing, options, selection (manual §8.14).
 
-It only turns input into a ScheduleRequest; updates.services decides what happens.
+It only turns input into a ScheduleRequest; updates.selection decides which tenants the
+ticks mean, updates.services what happens.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ucfleet.core.ids import parse_id
-from ucfleet.tenants.queries import partners_visible_to, tenants_visible_to
 from ucfleet.updates.choices import TaskType, Timing
 from ucfleet.updates.planning import ScheduleRequest
+from ucfleet.updates.selection import select_tenants
 from ucfleet.versions.queries import versions_visible_to
 from ucfleet.web.forms.fields import ServerDateTimeField, choice_field
 
@@ -75,6 +76,15 @@ class UpdateWizardForm(forms.Form):
             "customer company (the UC Tenant's e-mail address for notifications)."
         ),
     )
+    wait_for_idle = forms.BooleanField(
+        label=_("Wait until no calls are active"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "A UC Tenant with active calls is updated once its calls have ended (within its "
+            "start period); unchecked, the update starts regardless."
+        ),
+    )
     tenants = IdListField(required=False)
     partners = IdListField(required=False)
     all_tenants = forms.BooleanField(label=_("All UC Tenants on the platform"), required=False)
@@ -93,9 +103,10 @@ class UpdateWizardForm(forms.Form):
             (v.pk, f"{v.name}{' · ' + str(_('For testing purposes')) if v.for_testing else ''}")
             for v in versions
         ]
-        # Offer the recommended (else the newest released) version first, never a test one.
+        # Offer the newest released version first, never a test one, nor one that an update
+        # away from is recommended (the flag's meaning, manual).
         released = [v for v in versions if not v.for_testing]
-        preferred = next((v for v in released if v.recommend_update), None) or next(
+        preferred = next((v for v in released if not v.recommend_update), None) or next(
             iter(released), None
         )
         if preferred is not None:
@@ -119,24 +130,12 @@ class UpdateWizardForm(forms.Form):
 
     def schedule_request(self) -> ScheduleRequest:
         data = self.cleaned_data
-        selection: dict[str, Any] = {}
-        partner_ids = data["partners"]
-        tenant_ids = data["tenants"]
-        visible_partners = set(partners_visible_to(self.admin).values_list("id", flat=True))
-        if data.get("all_tenants") or (
-            self.admin.is_platform_admin
-            and partner_ids
-            and set(partner_ids) >= visible_partners
-            and len(visible_partners) > 1
-        ):
-            selection["all_tenants"] = True
-        elif len(partner_ids) == 1 and not tenant_ids:
-            selection["partner_id"] = partner_ids[0]
-        else:
-            whole = tenants_visible_to(self.admin).filter(partner_id__in=partner_ids)
-            selection["tenant_ids"] = sorted(
-                set(tenant_ids) | set(whole.values_list("id", flat=True))
-            )
+        selection = select_tenants(
+            self.admin,
+            tenant_ids=data["tenants"],
+            partner_ids=data["partners"],
+            all_tenants=bool(data.get("all_tenants")),
+        )
         return ScheduleRequest(
             timing=data["timing"],
             start=data.get("start") if data["timing"] == Timing.CUSTOM else None,
@@ -148,7 +147,8 @@ class UpdateWizardForm(forms.Form):
             notify_customer=data["notify_customer"],
             confirm_downgrade=data["confirm_downgrade"],
             confirm_auto_update_disabled=data["confirm_auto_update_disabled"],
-            **selection,
+            wait_for_idle=data["wait_for_idle"],
+            **selection.request_fields(),
         )
 
     def is_single_tenant(self) -> bool:

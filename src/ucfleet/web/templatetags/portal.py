@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from ucfleet.core.timeutils import to_zone
 from ucfleet.updates.rules import TaskAction, refusal
 
 register = template.Library()
@@ -24,7 +26,7 @@ def servertime(value: datetime | None, style: str = "") -> SafeString | str:
     browser script annotates with the viewer's local time where it differs (R3)."""
     if not value:
         return ""
-    local = timezone.localtime(value)
+    local = to_zone(value, timezone.get_current_timezone())
     fmt = "%Y-%m-%d" if style == "date" else "%Y-%m-%d %H:%M"
     zone = timezone.get_current_timezone()
     return format_html(
@@ -41,8 +43,8 @@ def time_range(start: datetime | None, end: datetime | None) -> SafeString | str
     """`Sun 2026-11-29 01:00 – 05:00 CET`: a period in server time, the day named once."""
     if not start or not end:
         return ""
-    a, b = timezone.localtime(start), timezone.localtime(end)
     zone = timezone.get_current_timezone()
+    a, b = to_zone(start, zone), to_zone(end, zone)
     same_day = a.date() == b.date()
     end_text = b.strftime("%H:%M") if same_day else b.strftime("%Y-%m-%d %H:%M")
     return format_html(
@@ -128,3 +130,36 @@ def task_actions(context: Any, task: Any) -> dict[str, str | None]:
     viewing administrator may take it, else the refusal code (`updates.rules` decides)."""
     admin = context["request"].user
     return {action.value: refusal(admin, task, action) for action in TaskAction}
+
+
+_BUSY = re.compile(r"^busy: (\d+) active calls$")
+
+
+@register.simple_tag
+def waiting_label(task: Any) -> str:
+    """R25: "waiting: 3 active calls" for a task waiting for a busy tenant (its reason is
+    "busy: 3 active calls"); another waiting reason is shown as it is."""
+    match = _BUSY.match(task.waiting_reason or "")
+    if match is None:
+        return task.waiting_reason or ""
+    calls = int(match.group(1))
+    return ngettext("waiting: %(calls)s active call", "waiting: %(calls)s active calls", calls) % {
+        "calls": calls
+    }
+
+
+_LOG_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?)Z", re.MULTILINE)
+
+
+@register.filter
+def log_in_server_time(text: str) -> str:
+    """An attempt's log with each line's UTC stamp (the drivers write `…Z`, the API answers
+    them so) shown in server time, like every other time of the portal (R3)."""
+
+    def local(match: re.Match[str]) -> str:
+        stamp = datetime.fromisoformat(match.group(1) + "+00:00")
+        shown = timezone.localtime(stamp)
+        fraction = f".{shown.microsecond // 1000:03d}" if "." in match.group(1) else ""
+        return f"{shown.strftime('%Y-%m-%d %H:%M:%S')}{fraction} {shown.tzname() or ''}".rstrip()
+
+    return _LOG_STAMP.sub(local, text or "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 from django import forms
@@ -11,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET
 from ucfleet.audit.csv import spreadsheet_safe_cell
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.audit.queries import change_log_visible_to
+from ucfleet.web.changelog_readable import make_readable
 from ucfleet.web.forms.fields import choice_field, start_of_day, start_of_next_day
 from ucfleet.web.views.common import paginate, render_area
 
@@ -79,7 +81,7 @@ def change_log(request: HttpRequest) -> HttpResponseBase:
     form = ChangeLogFilterForm(request.GET or None)
     entries = form.apply(change_log_visible_to(request.user))
     if request.GET.get("format") == "csv":
-        return _csv_response(entries)
+        return _csv_response(entries, request.user)
     page = paginate(request, entries)
     return render_area(
         request,
@@ -88,18 +90,27 @@ def change_log(request: HttpRequest) -> HttpResponseBase:
             "nav": "change-log",
             "form": form,
             "page": page,
-            "entries": list(page.object_list),
+            "entries": make_readable(page.object_list, request.user),
             "export_query": request.GET.urlencode(),
         },
     )
 
 
-def _csv_rows(entries: QuerySet[ChangeLogEntry]) -> Iterator[list[str]]:
-    yield ["time", "user", "action", "object_type", "object_id", "field", "old", "new"]
-    for e in entries.iterator(chunk_size=CSV_CHUNK):
-        # Old/new values and names are typed by administrators: no cell may run as a formula.
-        values = (e.actor_name, e.action, e.object_type, e.object_id, e.field, e.old, e.new)
-        yield [timezone.localtime(e.at).isoformat(), *map(spreadsheet_safe_cell, values)]
+def _csv_rows(
+    entries: QuerySet[ChangeLogEntry], admin: Any, *, zone: Any, language: str
+) -> Iterator[list[str]]:
+    yield ["time", "user", "action", "object_type", "object_id", "field", "old", "new", "object"]
+    rows = entries.iterator(chunk_size=CSV_CHUNK)
+    with translation.override(language):
+        while chunk := list(islice(rows, CSV_CHUNK)):
+            for e in make_readable(chunk, admin):  # names: one query per type and chunk
+                # Values and names are typed by administrators: no cell may run as a formula.
+                values = (e.actor_name, e.action, e.object_type, e.object_id, e.field)
+                readable = (e.old_text, e.new_text, e.object_name)  # type: ignore[attr-defined]
+                yield [
+                    e.at.astimezone(zone).isoformat(),
+                    *map(spreadsheet_safe_cell, (*values, *readable)),
+                ]
 
 
 class _Echo:
@@ -107,10 +118,15 @@ class _Echo:
         return value
 
 
-def _csv_response(entries: QuerySet[ChangeLogEntry]) -> StreamingHttpResponse:
+def _csv_response(entries: QuerySet[ChangeLogEntry], admin: Any) -> StreamingHttpResponse:
+    # The rows are written after the view returned, when the middleware has deactivated the
+    # request's zone (server time) and language: both are taken now.
+    zone = timezone.get_current_timezone()
+    language = translation.get_language()
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in _csv_rows(entries)), content_type="text/csv; charset=utf-8"
+        (writer.writerow(row) for row in _csv_rows(entries, admin, zone=zone, language=language)),
+        content_type="text/csv; charset=utf-8",
     )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="ucfleet-change-log-{stamp}.csv"'

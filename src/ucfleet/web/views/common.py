@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from ucfleet.accounts.models import Administrator
 from ucfleet.core.errors import DomainError, Invalid
 
 PAGE_SIZE = 50
@@ -102,3 +103,10 @@ def report_bulk_result(
         messages.warning(request, text)
     if not done and not refusals:
         messages.info(request, _("Nothing to do: no matching tasks."))
+
+
+def acting_admin(request: HttpRequest) -> Administrator:
+    """The administrator a logged-in view acts as (`login_required` has let only them in)."""
+    user = request.user
+    assert isinstance(user, Administrator), "views that act require login_required"
+    return user

@@ -13,7 +13,10 @@ from django.utils import timezone
 
 from ucfleet.core.timeutils import localize
 from ucfleet.core.timeutils import now as utcnow
-from ucfleet.maintenance.queries import upcoming_maintenances, upcoming_occurrences
+from ucfleet.maintenance.queries import (
+    upcoming_maintenances,
+    upcoming_windows_for_tasks,
+)
 from ucfleet.tenants.queries import tenants_visible_to
 from ucfleet.updates.choices import Status
 from ucfleet.updates.queries import tasks_visible_to, with_list_relations
@@ -62,6 +65,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         recommended=Count("id", filter=Q(version__recommend_update=True)),
         auto_off=Count("id", filter=Q(auto_update_allowed=False)),
     )
+    windows, next_free = upcoming_windows_for_tasks(5)
     context = {
         "nav": "dashboard",
         "counts": status_counts(admin),
@@ -69,7 +73,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "chart": per_day_chart(
             planned_per_day(admin, days=CHART_DAYS), first_day=timezone.localdate(), days=CHART_DAYS
         ),
-        "occurrences": upcoming_occurrences(5),
+        "occurrences": [
+            {"start": o.start, "end": o.end, "blocked": blocked} for o, blocked in windows
+        ],
+        "next_task_window": next_free,
         "maintenances": list(upcoming_maintenances()[:3]),
         "running": list(tasks.filter(status=Status.IN_PROGRESS).order_by("started", "id")[:10]),
         "failed": list(

@@ -1,7 +1,8 @@
 """List filters read from the query string, applied to already scoped querysets.
 
-Filters narrow what `*_visible_to(admin)` returned; they never widen it, so a forged
-partner id in the query string only yields an empty list (R1).
+Filters narrow what `*_visible_to(admin)` returned; they never widen it. A task filter that
+cannot be applied (a forged partner id, an unknown status) is an error that the list shows,
+with no rows, and that "Delete all" refuses (R1).
 """
 
 from __future__ import annotations
@@ -52,14 +53,22 @@ class TaskFilterForm(forms.Form):
         choice_field(self, "status").choices = [("", _("all except cancelled")), *Status.choices]
         choice_field(self, "partner").choices = _choices(_("all partners"), partners)
         choice_field(self, "timing").choices = _choices(_("all timings"), Timing.choices)
-        choice_field(self, "task_type").choices = _choices(_("all task types"), TaskType.choices)
+        types = TaskType.choices if all_types else [(TaskType.UPDATE, TaskType.UPDATE.label)]
+        choice_field(self, "task_type").choices = _choices(_("all task types"), types)
+        # A filter the list does not offer is still validated, hidden, not dropped: a foreign
+        # partner or another task type in the query string is then an error, never a list
+        # (or a "Delete all") of everything (R1).
         if not all_types:
-            del self.fields["task_type"]
+            self.fields["task_type"].widget = forms.HiddenInput()
         if len(partners) <= 1:
-            del self.fields["partner"]
+            self.fields["partner"].widget = forms.HiddenInput()
 
     def apply(self, tasks: QuerySet[UpdateTask], sort: str = "") -> QuerySet[UpdateTask]:
-        data = self.cleaned_data if self.is_valid() else {}
+        """The filtered list; none at all while a filter is invalid (fail closed: the list
+        and "Delete all" never fall back to every visible task)."""
+        if not self.is_valid():
+            return tasks.none()
+        data = self.cleaned_data
         if not self.all_types:
             tasks = tasks.filter(task_type=TaskType.UPDATE)
         status = data.get("status")

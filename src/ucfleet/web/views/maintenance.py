@@ -16,13 +16,14 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from ucfleet.core.errors import DomainError, Invalid
+from ucfleet.core.timeutils import format_server_time, zone
 from ucfleet.core.timeutils import now as utcnow
-from ucfleet.core.timeutils import zone
 from ucfleet.maintenance import services
 from ucfleet.maintenance.queries import (
     get_window,
     next_task_window,
     past_maintenances,
+    server_zone,
     upcoming_maintenances,
     upcoming_occurrences,
     window_slots,
@@ -38,7 +39,7 @@ from ucfleet.web.forms.maintenance import (
     empty_slot,
     slot_initial,
 )
-from ucfleet.web.views.common import add_domain_error, paginate, render_area
+from ucfleet.web.views.common import acting_admin, add_domain_error, paginate, render_area
 from ucfleet.web.views.tasks import refusal_text
 
 PREVIEW_COUNT = 8
@@ -162,7 +163,7 @@ def maintenance_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete the conflicting tasks (cancellation e-mails) or move them (reschedule e-mails)."""
     action = request.POST.get("action", "")
     try:
-        result = task_services.resolve_conflicts(request.user, pk, action=action)
+        result = task_services.resolve_conflicts(acting_admin(request), pk, action=action)
     except Invalid as error:
         for text in [t for msgs in error.errors.values() for t in msgs] or [error.message]:
             messages.error(request, text)
@@ -175,9 +176,13 @@ def maintenance_resolve(request: HttpRequest, pk: int) -> HttpResponse:
                 "%(count)d conflicting task deleted.", "%(count)d conflicting tasks deleted.", done
             ) % {"count": done}
         else:
+            zone = server_zone()
+            when = ", ".join(format_server_time(start, zone) for start in result.moved_to)
             text = ngettext(
-                "%(count)d conflicting task moved.", "%(count)d conflicting tasks moved.", done
-            ) % {"count": done}
+                "%(count)d conflicting task moved to %(when)s.",
+                "%(count)d conflicting tasks moved to %(when)s.",
+                done,
+            ) % {"count": done, "when": when}
         if done:
             messages.success(request, text)
         for refusal in result.refused[:10]:

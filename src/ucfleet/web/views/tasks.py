@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -21,8 +21,11 @@ from ucfleet.tenants.queries import partners_visible_to
 from ucfleet.updates import services
 from ucfleet.updates.choices import OPEN_STATUSES
 from ucfleet.updates.queries import get_task_for, tasks_visible_to, with_list_relations
+from ucfleet.updates.task_steps import steps_of
+from ucfleet.web.charts import StepTimeline, step_timeline
 from ucfleet.web.forms.fields import ServerDateTimeField
 from ucfleet.web.views.common import (
+    acting_admin,
     add_domain_error,
     paginate,
     redirect_htmx_aware,
@@ -30,6 +33,7 @@ from ucfleet.web.views.common import (
     report_bulk_result,
     safe_next,
 )
+from ucfleet.web.views.errors import domain_error_response
 from ucfleet.web.views.filters import TaskFilterForm
 
 MAX_POLLED = 200
@@ -45,6 +49,9 @@ def refusal_text(code: str) -> str:
     return texts.get(code, code)
 
 
+SELECTION_KEY = "task_selection"
+
+
 class RescheduleForm(forms.Form):
     start = ServerDateTimeField(label=gettext_lazy("New start (server time)"))
     notify_partner = forms.BooleanField(
@@ -57,18 +64,21 @@ class RescheduleForm(forms.Form):
     )
 
 
-def _filtered_tasks(request: HttpRequest, *, all_types: bool) -> tuple[TaskFilterForm, Any]:
+def _filtered_tasks(
+    request: HttpRequest, data: QueryDict, *, all_types: bool
+) -> tuple[TaskFilterForm, Any]:
+    """The list's filters read from `data` (the query string, or the bulk form's copy of
+    it); no tasks at all while a filter is invalid."""
     admin: Any = request.user
     partners = list(partners_visible_to(admin).values_list("id", "name"))
-    form = TaskFilterForm(request.GET or None, partners=partners, all_types=all_types)
-    form.is_valid()
-    tasks = form.apply(tasks_visible_to(admin), request.GET.get("sort", ""))
+    form = TaskFilterForm(data, partners=partners, all_types=all_types)
+    tasks = form.apply(tasks_visible_to(admin), data.get("sort", ""))
     return form, tasks
 
 
 def _task_list(request: HttpRequest, *, all_types: bool) -> HttpResponse:
     admin: Any = request.user
-    form, tasks = _filtered_tasks(request, all_types=all_types)
+    form, tasks = _filtered_tasks(request, request.GET, all_types=all_types)
     page = paginate(request, with_list_relations(tasks))
     rows = list(page.object_list)
     open_ids = [t.pk for t in rows if t.status in OPEN_STATUSES]
@@ -81,6 +91,7 @@ def _task_list(request: HttpRequest, *, all_types: bool) -> HttpResponse:
         "poll_ids": ",".join(str(pk) for pk in open_ids[:MAX_POLLED]),
         "is_platform": admin.is_platform_admin,
         "reschedule_form": RescheduleForm(),
+        "selected_ids": set(request.session.pop(SELECTION_KEY, [])),
         "list_url": request.get_full_path(),
         "columns": 10 if all_types else 9,
     }
@@ -102,11 +113,30 @@ def all_tasks(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def task_details(request: HttpRequest, pk: int) -> HttpResponse:
-    """The details row: scheduled by, latest start, task type, instance ID, log."""
+    """The details row: scheduled by, latest start, task type, instance ID, the steps of
+    each attempt as a timeline (R24), log."""
     task = get_task_for(request.user, pk)
     task = with_list_relations(tasks_visible_to(request.user)).get(pk=task.pk)
     attempts = list(task.attempts.all())
-    return render(request, "web/tasks/_details.html", {"task": task, "attempts": attempts})
+    by_attempt: dict[int, list[Any]] = {}
+    for step in steps_of(task):
+        by_attempt.setdefault(step.attempt_id, []).append(step)
+    timelines = [
+        {"attempt": a, "steps": by_attempt[a.pk], "chart": _timeline(by_attempt[a.pk])}
+        for a in attempts
+        if a.pk in by_attempt
+    ]
+    return render(
+        request,
+        "web/tasks/_details.html",
+        {"task": task, "attempts": attempts, "timelines": timelines},
+    )
+
+
+def _timeline(steps: list[Any]) -> StepTimeline:
+    return step_timeline(
+        [(s.step, s.get_step_display(), s.started, s.finished, s.outcome) for s in steps]
+    )
 
 
 @login_required
@@ -149,12 +179,13 @@ def postpone_task(request: HttpRequest, pk: int) -> HttpResponse:
     )
     form = RescheduleForm(
         request.POST or None,
-        initial={"start": task.earliest_start, "notify_partner": task.notify_partner},
+        # Send E-mail defaults to on, as in Reschedule selected tasks.
+        initial={"start": task.earliest_start, "notify_partner": True},
     )
     if request.method == "POST" and form.is_valid():
         try:
             services.reschedule_task(
-                request.user,
+                acting_admin(request),
                 task.pk,
                 start=form.cleaned_data["start"],
                 notify_partner=form.cleaned_data["notify_partner"],
@@ -178,7 +209,7 @@ def postpone_task(request: HttpRequest, pk: int) -> HttpResponse:
 def delete_task(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
     try:
-        services.delete_task(request.user, task.pk)
+        services.delete_task(acting_admin(request), task.pk)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -191,7 +222,7 @@ def delete_task(request: HttpRequest, pk: int) -> HttpResponse:
 def retry_task(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for(request.user, pk)
     try:
-        services.retry_task(request.user, task.pk)
+        services.retry_task(acting_admin(request), task.pk)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -221,9 +252,11 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     ids = parse_ids(request.POST.getlist("ids"))
     try:
         if action == "delete_all":
+            # The list's filters travel as the filter form's own hidden fields.
             all_types = request.POST.get("all_types") == "1"
-            request.GET = request.POST  # the list's filters travel as hidden fields
-            _filters, tasks = _filtered_tasks(request, all_types=all_types)
+            filters, tasks = _filtered_tasks(request, request.POST, all_types=all_types)
+            if not filters.is_valid():
+                return domain_error_response(request, Invalid(_filter_errors_text(filters)))
             result = services.delete_tasks(admin, tasks)
             _report(request, result, _deleted(len(result.done)))
         elif not ids:
@@ -233,6 +266,8 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
             _report(request, result, _deleted(len(result.done)))
         elif action == "reschedule":
             form = RescheduleForm(request.POST)
+            # Kept until the list shows again: a refused reschedule keeps the selection.
+            request.session[SELECTION_KEY] = ids
             if not form.is_valid():
                 for field_errors in form.errors.values():
                     for text in field_errors:
@@ -251,6 +286,8 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
                     ngettext("%(count)d task rescheduled.", "%(count)d tasks rescheduled.", done)
                     % {"count": done},
                 )
+                if not result.refused:
+                    request.session.pop(SELECTION_KEY, None)
         else:
             messages.error(request, _("Unknown action."))
     except Invalid as error:
@@ -260,6 +297,17 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         messages.error(request, error.message)
     return HttpResponseRedirect(back)
+
+
+def _filter_errors_text(form: TaskFilterForm) -> str:
+    problems = "; ".join(
+        f"{form.fields[name].label}: {text}" if name in form.fields else str(text)
+        for name, texts in form.errors.items()
+        for text in texts
+    )
+    return _("Nothing was deleted: the list's filters cannot be applied (%(problems)s).") % {
+        "problems": problems
+    }
 
 
 def _deleted(count: int) -> str:

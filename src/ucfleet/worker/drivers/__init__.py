@@ -1,4 +1,4 @@
-"""Drivers: what an update does (R13), chosen by `UCFLEET_DRIVER`."""
+"""Drivers: how a step is performed on a tenant (R24, R27), chosen by `UCFLEET_DRIVER`."""
 
 from __future__ import annotations
 
@@ -36,15 +36,17 @@ def driver_from_settings(config: Mapping[str, Any]) -> Driver:
         from ucfleet.worker.drivers.command import CommandDriver
 
         return CommandDriver(
-            command=config["COMMAND"], timeout_seconds=config["COMMAND_TIMEOUT_SECONDS"]
+            command=config["COMMAND"],
+            step_timeouts=config["DRIVER_STEP_TIMEOUTS"],
         )
     if name == "http":
         from ucfleet.worker.drivers.http import HttpDriver
 
         return HttpDriver(
             url=config["HTTP_URL"],
-            timeout_seconds=config["HTTP_TIMEOUT_SECONDS"],
             poll_seconds=config["HTTP_POLL_SECONDS"],
             token=config.get("HTTP_TOKEN", ""),
+            retries=config["HTTP_RETRIES"],
+            step_timeouts=config["DRIVER_STEP_TIMEOUTS"],
         )
     raise ValueError(f"unknown driver {name!r}; choose one of {', '.join(DRIVER_NAMES)}")

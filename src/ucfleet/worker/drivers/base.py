@@ -1,22 +1,41 @@
-"""What every driver shares (R13): the task as plain data, the steps, the attempt log.
+"""What every driver shares (R24): the task as plain data, the steps, the attempt's record.
 
 Drivers run in the worker's threads and never touch the database: they get a `TaskSpec`
-(plain data, built by the loop from the claimed task) and write their steps to an
-`Execution`, whose log the loop stores in the task's attempt.
+(plain data, built by the loop from the claimed task) and perform one step at a time
+(`Driver.perform`). The order of the steps and the restore decision live once, in
+`ucfleet.worker.steps`; the step contract is `docs/drivers.md`.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-PRE_CHECK = "pre-check"
+PRE_CHECK = "pre_check"
+BACKUP = "backup"
 UPDATE = "update"
 REDEPLOY = "redeploy"
-HEALTH_CHECK = "health-check"
+HEALTH_CHECK = "health_check"
+RESTORE = "restore"
+STEPS = (PRE_CHECK, BACKUP, UPDATE, REDEPLOY, HEALTH_CHECK, RESTORE)
+
+# How a step is named in failure reasons and logs ("health check failed: restored to 14.9").
+STEP_LABELS = {
+    PRE_CHECK: "pre-check",
+    BACKUP: "backup",
+    UPDATE: "update",
+    REDEPLOY: "redeploy",
+    HEALTH_CHECK: "health check",
+    RESTORE: "restore",
+}
+
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+MAX_OUTPUT = 20_000
 
 
 @dataclass(frozen=True)
@@ -42,16 +61,40 @@ class TaskSpec:
     redeploy: bool
     forced: bool
     tenant: TenantSpec
+    wait_for_idle: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def is_pure_redeployment(self) -> bool:
+        """A redeployment of the version the tenant runs: there is nothing to update."""
+        return self.redeploy and self.from_version == self.target_version
+
     def steps(self) -> list[str]:
-        return [PRE_CHECK, UPDATE, *([REDEPLOY] if self.redeploy else []), HEALTH_CHECK]
+        """The steps in order when all goes well (restore runs only after a failure)."""
+        return [
+            PRE_CHECK,
+            BACKUP,
+            *([] if self.is_pure_redeployment else [UPDATE]),
+            *([REDEPLOY] if self.redeploy else []),
+            HEALTH_CHECK,
+        ]
+
+    def step_body(self, step: str, *, backup_id: str | None = None) -> dict[str, Any]:
+        """The JSON a step gets, for every driver alike (docs/drivers.md)."""
+        return {
+            "task_id": self.task_id,
+            "attempt_id": self.attempt_id,
+            "from_version": self.from_version,
+            "target_version": self.target_version,
+            "backup_id": backup_id if step == RESTORE else None,
+            "tenant": asdict(self.tenant),
+        }
 
 
 class DriverFailure(Exception):
-    """The update failed; `reason` becomes the task's failure reason."""
+    """The step failed; `reason` says why (the loop turns it into the task's reason)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -66,78 +109,127 @@ def timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def keep_tail(text: str, limit: int = MAX_OUTPUT) -> str:
+    """Long outputs keep their end, where errors usually are."""
+    if len(text) <= limit:
+        return text
+    return f"[… {len(text) - limit} characters cut …]\n" + text[-limit:]
+
+
+@dataclass
+class StepRecord:
+    """One step as it ran: what the task page's timeline and the API's `steps` show."""
+
+    step: str
+    started: datetime
+    finished: datetime | None = None
+    outcome: str = ""
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return keep_tail("\n".join(self.lines))
+
+
 class Execution:
-    """One attempt of one task as a driver thread sees it: its log and the stop request."""
+    """One attempt of one task as a driver thread sees it: its log, its steps, the stop
+    request. The loop reads `text()` and `finished_steps()` from its own thread."""
 
     def __init__(self, spec: TaskSpec, *, stop: threading.Event | None = None) -> None:
         self.spec = spec
         self.stop = stop or threading.Event()
         self._lines: list[str] = []
+        self._steps: list[StepRecord] = []
+        self._current: StepRecord | None = None
         self._lock = threading.Lock()
         self._version = 0
 
     def log(self, message: str) -> None:
+        """A line for the attempt log; during a step it is part of that step's output."""
         stamp = timestamp()
+        lines = message.splitlines() or [""]
         with self._lock:
-            self._lines.extend(f"{stamp} {line}" for line in message.splitlines() or [""])
+            self._lines.extend(f"{stamp} {line}" for line in lines)
+            if self._current is not None:
+                self._current.lines.extend(lines)
+            self._version += 1
+
+    def begin_step(self, step: str) -> StepRecord:
+        record = StepRecord(step=step, started=datetime.now(UTC))
+        with self._lock:
+            self._steps.append(record)
+            self._current = record
+        self.log(f"{step}: started")
+        return record
+
+    def end_step(self, record: StepRecord, *, outcome: str, detail: str) -> None:
+        self.log(f"{record.step}: {outcome}{': ' + detail if detail else ''}")
+        with self._lock:
+            record.finished = datetime.now(UTC)
+            record.outcome = outcome
+            self._current = None
             self._version += 1
 
     def text(self) -> str:
         with self._lock:
             return "\n".join(self._lines)
 
+    def finished_steps(self, *, after: int = 0) -> list[StepRecord]:
+        """The steps that have ended, from index `after` on (the loop saves them in batches)."""
+        with self._lock:
+            done = []
+            for record in self._steps[after:]:
+                if record.finished is None:
+                    break
+                done.append(record)
+            return done
+
     @property
     def version(self) -> int:
-        """Grows with every log call: the loop saves the log only when it changed."""
+        """Grows with every change: the loop saves the log only when it changed."""
         return self._version
 
 
-class Driver:
-    """Runs the steps of R13 in order; subclasses perform one step in `run_step`.
+def result_text(result: dict[str, Any]) -> str:
+    return json.dumps(result, sort_keys=True, default=str)
 
-    Until the update step begins nothing has changed on the tenant, so a stop request is
-    honoured there by handing the task back; from then on the task runs to its end.
+
+class Driver:
+    """Performs one step of a task on its tenant (docs/drivers.md).
+
+    `perform` returns the step's result (a JSON object) or raises `DriverFailure`. It knows
+    nothing of the order of the steps or of restoring: `ucfleet.worker.steps` decides that.
+    Each step has its own timeout: `step_timeouts[step]`, else `timeout_seconds`.
     """
 
     name = "driver"
 
-    def __init__(self, *, timeout_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        timeout_seconds: float | None = None,
+        step_timeouts: dict[str, float] | None = None,
+    ) -> None:
         self.timeout_seconds = timeout_seconds
+        self.step_timeouts = dict(step_timeouts or {})
 
-    def run(self, execution: Execution) -> None:
-        spec = execution.spec
-        execution.log(
-            f"{self.name} driver: {spec.task_type} {spec.tenant.name} (instance "
-            f"{spec.tenant.instance_id}) from {spec.from_version} to {spec.target_version}"
-        )
-        deadline = None if self.timeout_seconds is None else time.monotonic() + self.timeout_seconds
-        for step in spec.steps():
-            if step == UPDATE and execution.stop.is_set():
-                execution.log("worker stopping: handing the task back before the update")
-                raise HandBack
-            execution.log(f"{step}: started")
-            try:
-                self.run_step(step, execution, deadline=deadline)
-            except DriverFailure as failure:
-                execution.log(f"{step}: failed: {failure.reason}")
-                raise DriverFailure(f"{step} failed: {failure.reason}") from failure
-            execution.log(f"{step}: done")
-
-    def run_step(self, step: str, execution: Execution, *, deadline: float | None) -> None:
+    def perform(
+        self, step: str, execution: Execution, *, backup_id: str | None = None
+    ) -> dict[str, Any]:
         raise NotImplementedError
 
-    def remaining(self, deadline: float | None) -> float | None:
-        """Seconds left before the task's timeout; DriverFailure when none are."""
+    def timeout_for(self, step: str) -> float | None:
+        return self.step_timeouts.get(step, self.timeout_seconds)
+
+    def deadline_for(self, step: str) -> float | None:
+        timeout = self.timeout_for(step)
+        return None if timeout is None else time.monotonic() + timeout
+
+    def remaining(self, step: str, deadline: float | None) -> float | None:
+        """Seconds left before the step's timeout; DriverFailure when none are."""
         if deadline is None:
             return None
         left = deadline - time.monotonic()
         if left <= 0:
-            raise DriverFailure(f"timed out after {self.timeout_seconds:g} s")
+            raise DriverFailure(f"timed out after {self.timeout_for(step):g} s")
         return left
-
-
-def keep_tail(text: str, limit: int = 20_000) -> str:
-    """Long outputs keep their end, where errors usually are."""
-    if len(text) <= limit:
-        return text
-    return f"[… {len(text) - limit} characters cut …]\n" + text[-limit:]

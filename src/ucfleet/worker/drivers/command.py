@@ -1,8 +1,10 @@
-"""Runs an executable per step (R13): the task as JSON on stdin and as environment variables.
+"""Performs a step by running an executable (R27): `EXECUTABLE STEP`, JSON on stdin/stdout.
 
-The executable is called once per step with `UCFLEET_STEP` set (pre-check, update, redeploy,
-health-check); exit code 0 is success; stdout and stderr go to the attempt log. The timeout
-covers the whole task; on expiry the step's whole process group is killed.
+The contract is docs/drivers.md: the step's JSON (as the http driver sends it) on stdin, the
+task's facts also as environment variables; the executable prints one JSON object (the
+step's result, or `{"error": ...}`) and exits 0 on success, non-zero on failure. stderr is
+kept in the step's output. Each step has its own timeout; on expiry the step's whole process
+group is killed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import shlex
 import signal
 import subprocess
+from typing import Any
 
 from ucfleet.worker.drivers.base import Driver, DriverFailure, Execution, TaskSpec, keep_tail
 
@@ -46,18 +49,26 @@ def task_environment(spec: TaskSpec, step: str) -> dict[str, str]:
 class CommandDriver(Driver):
     name = "command"
 
-    def __init__(self, *, command: str, timeout_seconds: float) -> None:
-        super().__init__(timeout_seconds=timeout_seconds)
+    def __init__(
+        self,
+        *,
+        command: str,
+        step_timeouts: dict[str, float],
+        timeout_seconds: float | None = None,
+    ) -> None:
+        super().__init__(timeout_seconds=timeout_seconds, step_timeouts=step_timeouts)
         self.argv = shlex.split(command)
         if not self.argv:
             raise ValueError("the command driver needs UCFLEET_DRIVER_COMMAND")
 
-    def run_step(self, step: str, execution: Execution, *, deadline: float | None) -> None:
+    def perform(
+        self, step: str, execution: Execution, *, backup_id: str | None = None
+    ) -> dict[str, Any]:
         spec = execution.spec
-        payload = json.dumps({"step": step, "task": spec.as_dict()})
+        payload = json.dumps(spec.step_body(step, backup_id=backup_id))
         try:
             process = subprocess.Popen(
-                self.argv,
+                [*self.argv, step],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -68,7 +79,7 @@ class CommandDriver(Driver):
         except OSError as exc:
             raise DriverFailure(f"cannot run {self.argv[0]}: {exc.strerror or exc}") from exc
         try:
-            out, err = process.communicate(payload, timeout=self.remaining(deadline))
+            out, err = process.communicate(payload, timeout=self.timeout_for(step))
         except subprocess.TimeoutExpired:
             self._kill(process)
             try:
@@ -76,10 +87,15 @@ class CommandDriver(Driver):
             except subprocess.TimeoutExpired:  # a grandchild left the group and holds a pipe
                 out, err = "", ""
             self._keep_output(execution, step, out, err)
-            raise DriverFailure(f"timed out after {self.timeout_seconds:g} s") from None
+            raise DriverFailure(f"timed out after {self.timeout_for(step):g} s") from None
         self._keep_output(execution, step, out, err)
+        answer = _json_object(out)
         if process.returncode != 0:
-            raise DriverFailure(f"exit code {process.returncode}")
+            error = answer.get("error") if answer else None
+            raise DriverFailure(str(error) if error else f"exit code {process.returncode}")
+        if answer is None:
+            raise DriverFailure("the command printed no JSON object")
+        return answer
 
     @staticmethod
     def _kill(process: subprocess.Popen) -> None:
@@ -92,3 +108,18 @@ class CommandDriver(Driver):
             execution.log(f"{step}: stdout:\n{keep_tail(out.rstrip())}")
         if err.strip():
             execution.log(f"{step}: stderr:\n{keep_tail(err.rstrip())}")
+
+
+def _json_object(out: str) -> dict[str, Any] | None:
+    """The JSON object the command printed (its last non-empty line, or all of stdout)."""
+    text = out.strip()
+    if not text:
+        return None
+    for candidate in (text, text.splitlines()[-1]):
+        try:
+            answer = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(answer, dict):
+            return answer
+    return None

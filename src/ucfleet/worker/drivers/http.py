@@ -1,9 +1,11 @@
-"""Calls a provisioning API (R13): one job per step, then polls the job until it ends.
+"""Performs a step through a provisioning API (R27): start an operation, poll it to its end.
 
-The protocol (docs/worker.md): `POST <url>` with `{"step", "task"}` answers 2xx with
-`{"id", "status"}` (and optionally a `Location` header for the job); the driver then
-`GET`s the job every poll interval until `status` is `succeeded` or `failed`. `output` and
-`error` of the answer go to the attempt log. The timeout covers the whole task.
+The contract is docs/drivers.md: `POST {base}/tenants/{instance_id}/steps/{step}` answers an
+`operation_id`; `GET {base}/operations/{operation_id}` every poll interval until its status is
+`succeeded` (its `result` is the step's result) or `failed` (its `error` is the reason).
+A transport error or a 5xx answer is retried with back-off (a repeated start is safe: the
+API answers the same operation for the same task, attempt and step); a 4xx is a failure.
+Each step has its own timeout.
 """
 
 from __future__ import annotations
@@ -15,50 +17,97 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from ucfleet.worker.drivers.base import Driver, DriverFailure, Execution, keep_tail
+from ucfleet.worker.drivers.base import Driver, DriverFailure, Execution, keep_tail, result_text
 
 FINAL = {"succeeded", "failed"}
-REQUEST_TIMEOUT = 30.0
+REQUEST_TIMEOUT = 10.0
+FIRST_BACKOFF = 0.5
+
+
+class _Retryable(Exception):
+    """A transport error or a 5xx: worth asking again."""
 
 
 class HttpDriver(Driver):
     name = "http"
 
     def __init__(
-        self, *, url: str, timeout_seconds: float, poll_seconds: float, token: str = ""
+        self,
+        *,
+        url: str,
+        poll_seconds: float,
+        step_timeouts: dict[str, float],
+        token: str = "",
+        retries: int = 5,
+        timeout_seconds: float | None = None,
     ) -> None:
-        super().__init__(timeout_seconds=timeout_seconds)
+        super().__init__(timeout_seconds=timeout_seconds, step_timeouts=step_timeouts)
         if not url:
             raise ValueError("the http driver needs UCFLEET_DRIVER_HTTP_URL")
-        self.url = url
+        self.base = url.rstrip("/")
         self.poll_seconds = poll_seconds
         self.token = token
+        self.retries = max(0, retries)
 
-    def run_step(self, step: str, execution: Execution, *, deadline: float | None) -> None:
-        body = {"step": step, "task": execution.spec.as_dict()}
-        job, location = self._call("POST", self.url, body, deadline=deadline)
-        job_url = self._job_url(job, location)
-        execution.log(f"{step}: job {job.get('id', '?')} accepted ({job.get('status', '?')})")
-        while job.get("status") not in FINAL:
-            time.sleep(min(self.poll_seconds, self.remaining(deadline) or self.poll_seconds))
-            job, _ = self._call("GET", job_url, None, deadline=deadline)
-        for key in ("output", "error"):
-            if job.get(key):
-                execution.log(f"{step}: {key}:\n{keep_tail(str(job[key]))}")
-        if job["status"] == "failed":
-            raise DriverFailure(str(job.get("error") or "the provisioning API reported failure"))
-
-    def _job_url(self, job: dict[str, Any], location: str | None) -> str:
-        if location:
-            return urllib.parse.urljoin(self.url, location)
-        if "id" not in job:
-            raise DriverFailure("the provisioning API answered without a job id")
-        return self.url.rstrip("/") + "/" + urllib.parse.quote(str(job["id"]))
+    def perform(
+        self, step: str, execution: Execution, *, backup_id: str | None = None
+    ) -> dict[str, Any]:
+        spec = execution.spec
+        deadline = self.deadline_for(step)
+        instance = urllib.parse.quote(spec.tenant.instance_id, safe="")
+        start_url = f"{self.base}/tenants/{instance}/steps/{step}"
+        answer = self._call(
+            step, "POST", start_url, spec.step_body(step, backup_id=backup_id), deadline
+        )
+        operation_id = answer.get("operation_id")
+        if not isinstance(operation_id, str) or not operation_id:
+            raise DriverFailure("the provisioning API answered without an operation_id")
+        execution.log(f"{step}: operation {operation_id} ({answer.get('status', '?')})")
+        operation_url = f"{self.base}/operations/{urllib.parse.quote(operation_id, safe='')}"
+        while True:
+            left = self.remaining(step, deadline)
+            time.sleep(self.poll_seconds if left is None else min(self.poll_seconds, left))
+            answer = self._call(step, "GET", operation_url, None, deadline)
+            if answer.get("status") in FINAL:
+                break
+        result = answer.get("result")
+        result = result if isinstance(result, dict) else {}
+        if answer["status"] == "failed":
+            if result:
+                execution.log(f"{step}: result {result_text(result)}")
+            raise DriverFailure(str(answer.get("error") or "the provisioning API reported failure"))
+        return result
 
     def _call(
-        self, method: str, url: str, body: dict[str, Any] | None, *, deadline: float | None
-    ) -> tuple[dict[str, Any], str | None]:
-        left = self.remaining(deadline)
+        self,
+        step: str,
+        method: str,
+        url: str,
+        body: dict[str, Any] | None,
+        deadline: float | None,
+    ) -> dict[str, Any]:
+        """One request, retried on transport errors and 5xx within the step's time."""
+        backoff = FIRST_BACKOFF
+        for attempt in range(self.retries + 1):
+            try:
+                return self._request(step, method, url, body, deadline)
+            except _Retryable as exc:
+                left = self.remaining(step, deadline)
+                if attempt == self.retries or (left is not None and left <= backoff):
+                    raise DriverFailure(f"{method} {url}: {exc}") from None
+                time.sleep(backoff)
+                backoff *= 2
+        raise AssertionError("unreachable")
+
+    def _request(
+        self,
+        step: str,
+        method: str,
+        url: str,
+        body: dict[str, Any] | None,
+        deadline: float | None,
+    ) -> dict[str, Any]:
+        left = self.remaining(step, deadline)
         timeout = REQUEST_TIMEOUT if left is None else min(REQUEST_TIMEOUT, left)
         headers = {"Accept": "application/json"}
         data = None
@@ -71,19 +120,31 @@ class HttpDriver(Driver):
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 raw = response.read()
-                location = response.headers.get("Location")
         except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace")[:500]
+            detail = _error_text(exc.read())
+            if exc.code >= 500:
+                raise _Retryable(f"HTTP {exc.code} {detail}".strip()) from None
             raise DriverFailure(f"{method} {url}: HTTP {exc.code} {detail}".strip()) from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
             if deadline is not None and time.monotonic() >= deadline:
-                raise DriverFailure(f"timed out after {self.timeout_seconds:g} s") from None
-            raise DriverFailure(f"{method} {url}: {reason}") from None
+                raise DriverFailure(f"timed out after {self.timeout_for(step):g} s") from None
+            raise _Retryable(str(getattr(exc, "reason", exc))) from None
         try:
             answer = json.loads(raw or b"{}")
         except ValueError:
             raise DriverFailure(f"{method} {url}: the answer is not JSON") from None
         if not isinstance(answer, dict):
             raise DriverFailure(f"{method} {url}: the answer is not a JSON object")
-        return answer, location
+        return answer
+
+
+def _error_text(raw: bytes) -> str:
+    """The `error` of a JSON error answer, else the start of the body."""
+    text = raw.decode(errors="replace")
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        return keep_tail(text, 500)
+    if isinstance(answer, dict) and answer.get("error"):
+        return str(answer["error"])[:500]
+    return text[:500]

@@ -1,15 +1,28 @@
-"""The default driver for demos and tests: takes a while, fails a given share (R13).
+"""The in-process driver for unit tests: takes a while, fails a given share (R24).
 
 Which task fails, and in which step, is a function of the seed and the task id only, so a
-run with the same seed fails the same tasks whatever the timing or the worker.
+run with the same seed fails the same tasks whatever the timing or the worker. Its tenants
+are always idle and every restore succeeds; the UC provisioning simulator (`ucfleet
+simulator`, through the http driver) is the one to script busy tenants and faults with.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from typing import Any
 
-from ucfleet.worker.drivers.base import Driver, DriverFailure, Execution
+from ucfleet.worker.drivers.base import (
+    BACKUP,
+    HEALTH_CHECK,
+    PRE_CHECK,
+    REDEPLOY,
+    RESTORE,
+    UPDATE,
+    Driver,
+    DriverFailure,
+    Execution,
+)
 
 
 class SimulatedDriver(Driver):
@@ -28,10 +41,26 @@ class SimulatedDriver(Driver):
             return None
         return rng.choice(steps)
 
-    def run_step(self, step: str, execution: Execution, *, deadline: float | None) -> None:
-        steps = execution.spec.steps()
-        if self.seconds:
+    def perform(
+        self, step: str, execution: Execution, *, backup_id: str | None = None
+    ) -> dict[str, Any]:
+        spec = execution.spec
+        steps = spec.steps()
+        if self.seconds and step != RESTORE:
             time.sleep(self.seconds / len(steps))
-        if self.failing_step(execution.spec.task_id, steps) == step:
+        if step != RESTORE and self.failing_step(spec.task_id, steps) == step:
             raise DriverFailure(f"simulated failure (seed {self.seed})")
-        execution.log(f"{step}: simulated ({self.seconds / len(steps):.3f} s)")
+        results: dict[str, dict[str, Any]] = {
+            PRE_CHECK: {
+                "reachable": True,
+                "version": spec.from_version,
+                "version_supported": True,
+                "active_calls": 0,
+            },
+            BACKUP: {"backup_id": f"simulated-{spec.task_id}-{spec.attempt_id}"},
+            UPDATE: {"version": spec.target_version},
+            REDEPLOY: {"version": spec.target_version},
+            HEALTH_CHECK: {"service_up": True, "sip_registered": True, "test_call": True},
+            RESTORE: {"version": spec.from_version},
+        }
+        return results[step]

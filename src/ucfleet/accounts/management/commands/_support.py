@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from django.core.management.base import CommandError
 
+from ucfleet.accounts.actors import OPERATOR, Actor
 from ucfleet.accounts.models import Administrator
 from ucfleet.core.errors import DomainError, Invalid
-
-
-@dataclass(frozen=True)
-class Operator:
-    """The person at the server's shell, acting platform-wide where no administrator is
-    named (`--as`). Whoever can run the CLI can read the database anyway; the change log
-    names them "cli"."""
-
-    username: str = "cli"
-    pk: None = None
-    partner_id: None = None
-    is_platform_admin: bool = True
-    is_partner_admin: bool = False
-    is_advanced: bool = True
 
 
 def administrator(username: str) -> Administrator:
@@ -32,9 +16,10 @@ def administrator(username: str) -> Administrator:
         raise CommandError(f"no administrator called {username!r}") from None
 
 
-def acting(username: str | None) -> Any:
-    """The named administrator (their scope and rules apply), or the operator."""
-    return administrator(username) if username else Operator()
+def acting(username: str | None) -> Actor:
+    """The named administrator (their scope and rules apply), or the operator (`OPERATOR`:
+    platform-wide, named "cli" in the change log)."""
+    return administrator(username) if username else OPERATOR
 
 
 def domain_error(exc: DomainError) -> CommandError:

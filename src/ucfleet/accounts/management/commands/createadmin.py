@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ucfleet.accounts.actors import OPERATOR
 from ucfleet.accounts.choices import PARTNER_PROFILES, Language, Profile
 from ucfleet.accounts.management.commands._support import domain_error
 from ucfleet.accounts.services import create_administrator
@@ -48,7 +49,7 @@ class Command(BaseCommand):
         password = self._password(options["password_stdin"])
         try:
             admin = create_administrator(
-                None,
+                OPERATOR,
                 username=options["username"].strip(),
                 password=password,
                 profile=options["profile"],

@@ -7,9 +7,7 @@ from rest_framework import serializers
 from ucfleet.api.fields import UtcDateTimeField
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance.models import PlatformMaintenance
-from ucfleet.maintenance.services import MAX_SLOT_MINUTES
-
-MAX_MESSAGE = 2000
+from ucfleet.maintenance.services import MAX_MESSAGE, MAX_SLOT_MINUTES
 
 
 class WindowSlotSerializer(serializers.Serializer):

@@ -5,9 +5,15 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ucfleet.api.fields import MAX_ID, IdField, IdOrNameField, UtcDateTimeField
+from ucfleet.api.fields import (
+    MAX_ID,
+    IdField,
+    IdOrNameField,
+    StrictBooleanField,
+    UtcDateTimeField,
+)
 from ucfleet.updates.choices import Status, TaskType, Timing
-from ucfleet.updates.models import TaskAttempt, UpdateTask
+from ucfleet.updates.models import TaskAttempt, TaskStep, UpdateTask
 from ucfleet.updates.rules import allowed_actions
 
 MAX_IDS = 100_000
@@ -75,6 +81,8 @@ class TaskSerializer(serializers.ModelSerializer):
             "request_id",
             "retry_of",
             "actions",
+            "wait_for_idle",
+            "waiting_reason",
         ]
         read_only_fields = fields
 
@@ -96,11 +104,30 @@ class AttemptSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class StepSerializer(serializers.ModelSerializer):
+    """One step as the driver ran it (R24; step names of docs/drivers.md)."""
+
+    started = UtcDateTimeField(read_only=True)
+    finished = UtcDateTimeField(read_only=True)
+    attempt = serializers.IntegerField(source="attempt_id", read_only=True)
+
+    class Meta:
+        model = TaskStep
+        fields = ["step", "started", "finished", "outcome", "output", "attempt"]
+        read_only_fields = fields
+
+
 class TaskDetailSerializer(TaskSerializer):
     attempts = AttemptSerializer(many=True, read_only=True)
+    steps = StepSerializer(many=True, read_only=True)
+    next_check = UtcDateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="R25: when a task waiting for a busy tenant is checked again",
+    )
 
     class Meta(TaskSerializer.Meta):
-        fields = [*TaskSerializer.Meta.fields, "attempts"]
+        fields = [*TaskSerializer.Meta.fields, "attempts", "steps", "next_check"]
         read_only_fields = fields
 
 
@@ -125,6 +152,10 @@ class ScheduleSerializer(serializers.Serializer):
     notify_customer = serializers.BooleanField(default=False)
     confirm_downgrade = serializers.BooleanField(default=False)
     confirm_auto_update_disabled = serializers.BooleanField(default=False)
+    wait_for_idle = StrictBooleanField(
+        default=True,
+        help_text="R25: wait while the tenant has active calls (false: update regardless)",
+    )
 
 
 class SkipSerializer(serializers.Serializer):
@@ -193,6 +224,13 @@ class BulkDeleteSerializer(TaskFilterSerializer):
         if bool(attrs.get("ids")) == bool(attrs.get("all")):
             raise serializers.ValidationError(
                 'Give either "ids" or "all": true (with the list filters).'
+            )
+        # Fail closed: a misspelt filter must not widen "all" to the whole list.
+        given = self.initial_data if isinstance(self.initial_data, dict) else {}
+        unknown = sorted(str(key) for key in given if key not in self.fields)
+        if unknown:
+            raise serializers.ValidationError(
+                {key: ["Not a filter of the task list."] for key in unknown}
             )
         return attrs
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ucfleet.accounts.choices import Language
-from ucfleet.api.fields import IdField
+from ucfleet.api.fields import BoundedDateField, IdField
 from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
 
 
@@ -83,7 +83,7 @@ class TenantWriteSerializer(serializers.Serializer):
     is_productive = serializers.BooleanField(required=False)
     is_nfr = serializers.BooleanField(required=False)
     is_test = serializers.BooleanField(required=False)
-    test_until = serializers.DateField(required=False, allow_null=True)
+    test_until = BoundedDateField(required=False, allow_null=True)
     scale_unit = IdField(required=False, allow_null=True)
 
 

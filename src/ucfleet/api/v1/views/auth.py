@@ -39,6 +39,8 @@ class TokenView(APIView):
     schema = ApiAutoSchema()
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    # The default parsers (settings.REST_FRAMEWORK): the API's JSON parser refuses deep
+    # nesting and lone surrogates before anything reads the body.
     extra_error_codes = ["429", "503"]
 
     @extend_schema(

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import viewsets
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ucfleet.api.params import path_id
+from ucfleet.api.parsers import SafeJSONParser
 from ucfleet.api.permissions import IsAdministrator
 from ucfleet.api.schema import ApiAutoSchema
 
@@ -19,7 +19,7 @@ class ApiMixin:
     schema: Any = ApiAutoSchema()
     permission_classes: Any = [IsAdministrator]
     # JSON bodies only: the API's lists and nested objects have no faithful form encoding.
-    parser_classes: Any = [JSONParser]
+    parser_classes: Any = [SafeJSONParser]
     request: Any
     kwargs: dict[str, Any]
 

@@ -19,11 +19,11 @@ from ucfleet.api.v1.serializers.maintenance import (
 )
 from ucfleet.api.v1.serializers.tasks import RefusalSerializer, TaskSerializer
 from ucfleet.api.v1.views.base import ApiView, ApiViewSet
-from ucfleet.core.cas import CHUNK
+from ucfleet.core.chunks import chunks
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance import services
 from ucfleet.maintenance.models import PlatformMaintenance
-from ucfleet.maintenance.queries import get_window, upcoming_occurrences
+from ucfleet.maintenance.queries import all_maintenances, get_window, upcoming_occurrences
 from ucfleet.updates.models import UpdateTask
 from ucfleet.updates.queries import tasks_visible_to, with_list_relations
 
@@ -81,8 +81,8 @@ def tasks_in_answer(admin: Any, task_ids: Sequence[int]) -> list[UpdateTask]:
     visible = with_list_relations(tasks_visible_to(admin, include_archived=True))
     ids = list(task_ids)
     tasks: list[UpdateTask] = []
-    for offset in range(0, len(ids), CHUNK):
-        tasks += visible.filter(pk__in=ids[offset : offset + CHUNK])
+    for chunk in chunks(ids):
+        tasks += visible.filter(pk__in=chunk)
     tasks.sort(key=lambda task: (task.earliest_start, task.pk))
     return tasks
 
@@ -95,7 +95,7 @@ class PlatformMaintenanceViewSet(ApiViewSet):
         return {**super().get_serializer_context(), "now": utcnow()}
 
     def list(self, request: Request) -> Response:
-        return self.paged(PlatformMaintenance.objects.order_by("start", "id"))
+        return self.paged(all_maintenances().order_by("start", "id"))
 
     def retrieve(self, request: Request, pk: str) -> Response:
         return self.answer(services.get_maintenance(self.object_id()))

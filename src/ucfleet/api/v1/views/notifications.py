@@ -58,6 +58,6 @@ class NotificationViewSet(ApiViewSet):
         """A failed e-mail goes back to the queue (platform administrators; 409 unless failed)."""
         notification = retry_notification(self.admin, self.object_id())
         return self.answer(
-            with_task_ids(Notification.objects.filter(pk=notification.pk)).get(),
+            with_task_ids(notifications_visible_to(self.admin).filter(pk=notification.pk)).get(),
             NotificationDetailSerializer,
         )

@@ -25,8 +25,9 @@ from ucfleet.api.v1.serializers.tasks import (
     TaskSerializer,
 )
 from ucfleet.api.v1.views.base import ApiViewSet
+from ucfleet.tenants.queries import get_partner_for, get_tenant_for
 from ucfleet.updates import services
-from ucfleet.updates.models import TaskAttempt, UpdateTask
+from ucfleet.updates.models import TaskAttempt, TaskStep, UpdateTask
 from ucfleet.updates.queries import get_task_for, tasks_visible_to, with_list_relations
 
 FILTER_FIELDS = {
@@ -39,7 +40,16 @@ FILTER_FIELDS = {
 }
 
 
-def filter_tasks(tasks: QuerySet[UpdateTask], filters: dict[str, Any]) -> QuerySet[UpdateTask]:
+def filter_tasks(
+    admin: Any, tasks: QuerySet[UpdateTask], filters: dict[str, Any]
+) -> QuerySet[UpdateTask]:
+    """The caller's tasks narrowed by the list filters. A partner or tenant filter outside
+    the caller's scope is not found (R1) rather than an empty list, so that `all: true`
+    never acts on a list the caller did not mean."""
+    if "partner" in filters:
+        get_partner_for(admin, filters["partner"])
+    if "tenant" in filters:
+        get_tenant_for(admin, filters["tenant"])
     return tasks.filter(
         **{FILTER_FIELDS[name]: value for name, value in filters.items() if name in FILTER_FIELDS}
     )
@@ -61,6 +71,7 @@ def schedule_request(data: dict[str, Any]) -> services.ScheduleRequest:
         notify_customer=data["notify_customer"],
         confirm_downgrade=data["confirm_downgrade"],
         confirm_auto_update_disabled=data["confirm_auto_update_disabled"],
+        wait_for_idle=data["wait_for_idle"],
     )
 
 
@@ -75,19 +86,20 @@ class UpdateTaskViewSet(ApiViewSet):
     def detail_of(self, pk: int) -> UpdateTask:
         task = get_task_for(self.admin, pk)
         attempts = Prefetch("attempts", queryset=TaskAttempt.objects.order_by("started", "id"))
+        steps = Prefetch("steps", queryset=TaskStep.objects.order_by("started", "id"))
         return (
-            with_list_relations(UpdateTask.objects.filter(pk=task.pk))
-            .prefetch_related(attempts)
+            with_list_relations(tasks_visible_to(self.admin).filter(pk=task.pk))
+            .prefetch_related(attempts, steps)
             .get()
         )
 
     def listed(self, pk: int) -> UpdateTask:
-        return with_list_relations(UpdateTask.objects.filter(pk=pk)).get()
+        return with_list_relations(tasks_visible_to(self.admin).filter(pk=pk)).get()
 
     @extend_schema(parameters=[TaskFilterSerializer])
     def list(self, request: Request) -> Response:
         filters = validated_query(TaskFilterSerializer, request)
-        tasks = filter_tasks(with_list_relations(tasks_visible_to(self.admin)), filters)
+        tasks = filter_tasks(self.admin, with_list_relations(tasks_visible_to(self.admin)), filters)
         return self.paged(tasks.order_by("earliest_start", "id"))
 
     @extend_schema(responses=TaskDetailSerializer)
@@ -167,7 +179,7 @@ class UpdateTaskViewSet(ApiViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if data.get("all"):
-            tasks: Any = filter_tasks(tasks_visible_to(self.admin), data)
+            tasks: Any = filter_tasks(self.admin, tasks_visible_to(self.admin), data)
         else:
             tasks = data["ids"]
         return bulk_answer(services.delete_tasks(self.admin, tasks))

@@ -8,6 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ucfleet.accounts.management.commands._support import acting
+from ucfleet.audit.csv import spreadsheet_safe_cell
+from ucfleet.core.ids import parse_id
 from ucfleet.tenants.importing import export_rows
 from ucfleet.tenants.queries import partners_visible_to
 
@@ -32,8 +34,8 @@ class Command(BaseCommand):
             ref = options["partner"]
             partners = partners_visible_to(actor)
             partner = partners.filter(name=ref).first()
-            if partner is None and ref.isdigit():
-                partner = partners.filter(pk=int(ref)).first()
+            if partner is None and (pk := parse_id(ref)) is not None:
+                partner = partners.filter(pk=pk).first()
             if partner is None:
                 raise CommandError(f"no partner called {ref!r}")
             partner_id = partner.pk
@@ -53,6 +55,8 @@ class Command(BaseCommand):
         writer = csv.writer(stream)
         count = -1
         for row in rows:
-            writer.writerow(row)
+            # Names and descriptions are typed by administrators: no cell runs as a formula
+            # (import-tenants reads the quoted cells back as they were).
+            writer.writerow([spreadsheet_safe_cell(cell) for cell in row])
             count += 1
         return count

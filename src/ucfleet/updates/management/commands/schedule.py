@@ -10,7 +10,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ucfleet.accounts.management.commands._support import acting, domain_error
+from ucfleet.core import timebounds
 from ucfleet.core.errors import DomainError
+from ucfleet.core.ids import parse_id
 from ucfleet.core.timeutils import as_aware, format_server_time
 from ucfleet.maintenance.queries import server_zone
 from ucfleet.tenants.queries import partners_visible_to, tenants_visible_to
@@ -82,6 +84,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--notify-customer", action="store_true", help="Send e-mail (customer)")
         parser.add_argument(
+            "--no-wait-for-idle",
+            dest="wait_for_idle",
+            action="store_false",
+            help="update a tenant with active calls regardless (default: wait until idle, R25)",
+        )
+        parser.add_argument(
             "--confirm-downgrade",
             action="store_true",
             help="allow an older target version (compatibility with older "
@@ -115,6 +123,7 @@ class Command(BaseCommand):
             task_type=options["task_type"],
             forced=options["forced"],
             redeploy=options["redeploy"],
+            wait_for_idle=options["wait_for_idle"],
             notify_partner=options["notify_partner"],
             notify_customer=options["notify_customer"],
             confirm_downgrade=options["confirm_downgrade"],
@@ -148,12 +157,20 @@ class Command(BaseCommand):
             return None
         tenants = tenants_visible_to(admin)
         by_name = dict(tenants.filter(name__in=refs).values_list("name", "id"))
-        numbers = [int(r) for r in refs if r not in by_name and r.isdigit()]
+        as_id = {r: parse_id(r) for r in refs if r not in by_name}
+        numbers = [pk for pk in as_id.values() if pk is not None]
         by_id = set(tenants.filter(pk__in=numbers).values_list("id", flat=True))
-        missing = [r for r in refs if r not in by_name and not (r.isdigit() and int(r) in by_id)]
+        resolved: list[int] = []
+        missing: list[str] = []
+        for ref in refs:
+            pk = by_name.get(ref) or as_id.get(ref)
+            if pk is not None and (ref in by_name or pk in by_id):
+                resolved.append(pk)
+            else:
+                missing.append(ref)
         if missing:
             raise CommandError(f"no such UC tenant: {', '.join(missing)}")
-        return [by_name[r] if r in by_name else int(r) for r in refs]
+        return resolved
 
     @staticmethod
     def _partner_id(admin: Any, ref: str | None) -> int | None:
@@ -161,8 +178,8 @@ class Command(BaseCommand):
             return None
         partners = partners_visible_to(admin)
         partner = partners.filter(name=ref).first()
-        if partner is None and ref.isdigit():
-            partner = partners.filter(pk=int(ref)).first()
+        if partner is None and (pk := parse_id(ref)) is not None:
+            partner = partners.filter(pk=pk).first()
         if partner is None:
             raise CommandError(f"no such partner: {ref}")
         return partner.pk
@@ -172,11 +189,19 @@ class Command(BaseCommand):
         if not text:
             return None
         try:
-            return as_aware(datetime.fromisoformat(text.strip()), zone)
+            value = datetime.fromisoformat(text.strip())
         except ValueError:
             raise CommandError(
                 f"--start {text!r} is not a date and time like '2026-12-01 22:00'"
             ) from None
+        out_of_range = CommandError(f"--start {text!r}: {timebounds.out_of_range_message()}")
+        # The wall time first (year 1 has no instant east of UTC), then the instant.
+        if not timebounds.is_within(value):
+            raise out_of_range
+        start = as_aware(value, zone)
+        if not timebounds.is_within(start):
+            raise out_of_range
+        return start
 
     def _show(self, plan: Any, zone: Any, *, every: bool) -> None:
         when = format_server_time(plan.earliest_start, zone)

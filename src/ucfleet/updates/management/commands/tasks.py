@@ -9,11 +9,12 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import Q
 
 from ucfleet.accounts.management.commands._support import acting
-from ucfleet.api.v1.serializers.tasks import TaskSerializer
+from ucfleet.core.ids import parse_id
 from ucfleet.core.timeutils import format_server_time
 from ucfleet.maintenance.queries import server_zone
 from ucfleet.updates.choices import Status, TaskType, Timing
 from ucfleet.updates.queries import tasks_visible_to, with_list_relations
+from ucfleet.updates.records import task_record
 
 
 def _choice(value: str) -> str:
@@ -61,8 +62,8 @@ class Command(BaseCommand):
             ref = options[name]
             if ref:
                 match = Q(**{f"{name}__name": ref})
-                if ref.isdigit():
-                    match |= Q(**{f"{name}_id": int(ref)})
+                if (pk := parse_id(ref)) is not None:
+                    match |= Q(**{f"{name}_id": pk})
                 tasks = tasks.filter(match)
         if options["timing"]:
             tasks = tasks.filter(timing=options["timing"])
@@ -75,7 +76,7 @@ class Command(BaseCommand):
         shown = list(tasks[: options["limit"]] if options["limit"] > 0 else tasks)
         if options["json"]:
             for task in shown:
-                self.stdout.write(json.dumps(TaskSerializer(task).data))
+                self.stdout.write(json.dumps(task_record(task)))
             return
         self._table(shown)
         self.stdout.write(f"{len(shown)} of {total} task(s)")

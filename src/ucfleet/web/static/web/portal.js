@@ -218,4 +218,11 @@
   document.addEventListener("DOMContentLoaded", updateCsvLink);
   document.addEventListener("htmx:afterSettle", updateCsvLink);
   document.addEventListener("htmx:pushedIntoHistory", updateCsvLink);
+
+  /* <a data-export-link>: the task and tenant lists' CSV export takes the filters the list
+     shows now (htmx pushes them into the address), whatever the page was rendered with. */
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-export-link]");
+    if (link) link.search = window.location.search;
+  });
 })();
