@@ -32,6 +32,7 @@ from ucfleet.audit.services import Change, record
 from ucfleet.maintenance.models import PlatformMaintenance
 from ucfleet.notifications.models import Notification
 from ucfleet.updates.choices import Status
+from ucfleet.webhooks.models import WebhookEndpoint
 
 PROFILES = {
     "platform": "platform_admin",
@@ -41,6 +42,7 @@ PROFILES = {
     "anonymous": None,
 }
 NEW_PASSWORD = "Sturdy-Harbour-Lantern-42"
+WEBHOOK_URL = "https://hooks.example/ucfleet"
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,34 @@ ROWS = [
         None,
         by_profile={"platform own": 403},
     ),
+    # Webhooks (R30): partners manage their own partner's endpoints; the platform's are
+    # platform-only (a partner creating one: 403; seeing one: 404, like any foreign id).
+    Row("GET", "/webhooks/", 200, 200, None),
+    Row(
+        "POST",
+        "/webhooks/",
+        201,
+        201,
+        body=lambda o: {"url": WEBHOOK_URL, "events": ["*"], "partner": o["partner"]},
+    ),
+    Row(
+        "POST",
+        "/webhooks/",
+        201,
+        403,
+        None,
+        body={"url": WEBHOOK_URL, "events": ["*"], "partner": None},
+    ),
+    Row("GET", "/webhooks/{webhook}/", 200, 200),
+    Row("PATCH", "/webhooks/{webhook}/", 200, 200, body={"events": ["task.failed"]}),
+    Row("DELETE", "/webhooks/{webhook}/", 204, 204),
+    Row("GET", "/webhooks/{webhook}/deliveries/", 200, 200),
+    Row("POST", "/webhooks/{webhook}/test/", 202, 202),
+    Row("GET", "/webhooks/{platform_webhook}/", 200, 404, None),
+    Row("PATCH", "/webhooks/{platform_webhook}/", 200, 404, None, body={"is_active": False}),
+    Row("DELETE", "/webhooks/{platform_webhook}/", 204, 404, None),
+    Row("GET", "/webhooks/{platform_webhook}/deliveries/", 200, 404, None),
+    Row("POST", "/webhooks/{platform_webhook}/test/", 202, 404, None),
     # A foreign partner or tenant as a list filter is not found, not an empty list (issue 9).
     Row("GET", "/update-tasks/?partner={partner}", 200, 200),
     Row("GET", "/update-tasks/?tenant={tenant}", 200, 200),
@@ -290,6 +320,9 @@ def _objects_of(partner: Any, versions: dict[str, Any], unit: Any, tag: str) -> 
         SYSTEM,
         Change("update", "tenant", task.tenant_id, "description", "", "x", partner_id=partner.pk),
     )
+    webhook = WebhookEndpoint.objects.create(
+        url=WEBHOOK_URL, events=["*"], partner=partner, secret=f"matrix-secret-{tag}-0123456789"
+    )
     colleague = AdministratorFactory(
         username=f"{tag}-colleague", profile=Profile.PARTNER, partner=partner
     )
@@ -304,6 +337,7 @@ def _objects_of(partner: Any, versions: dict[str, Any], unit: Any, tag: str) -> 
         "notification": notification.pk,
         "failed_notification": failed_notification.pk,
         "scale_unit": unit.pk,
+        "webhook": webhook.pk,
     }
 
 
@@ -318,6 +352,9 @@ def world(partner_a, partner_b, versions, scale_unit, platform_admin):
         "visible_version": versions["current"].pk,
         "platform_administrator": AdministratorFactory(
             username="other-platform", profile=Profile.PLATFORM
+        ).pk,
+        "platform_webhook": WebhookEndpoint.objects.create(
+            url=WEBHOOK_URL, events=["*"], secret="matrix-platform-secret-0123456789"
         ).pk,
     }
     return {
@@ -405,6 +442,8 @@ def _template(path: str) -> str:
         "failed_notification",
         "administrator",
         "platform_administrator",
+        "webhook",
+        "platform_webhook",
     ):
         path = path.replace("{" + name + "}", "{id}")
     return path

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "ucfleet.maintenance",
     "ucfleet.updates",
     "ucfleet.notifications",
+    "ucfleet.webhooks",
     "ucfleet.audit",
     "ucfleet.worker",
     "ucfleet.api",
@@ -307,6 +308,11 @@ UCFLEET: dict[str, Any] = {
     "LOGIN_ACCOUNT_FAILURE_LIMIT": env_int("UCFLEET_LOGIN_ACCOUNT_FAILURE_LIMIT", 10, minimum=1),
     "LOGIN_ACCOUNT_COOLOFF_SECONDS": env_float("UCFLEET_LOGIN_ACCOUNT_COOLOFF", 60.0, minimum=1),
     "LOGIN_ADDRESS_FAILURE_LIMIT": env_int("UCFLEET_LOGIN_ADDRESS_FAILURE_LIMIT", 30, minimum=1),
+    # R30 webhooks: plain HTTP to non-loopback receivers only when allowed; each POST's
+    # timeout; how long a failing delivery is retried (back-off: the OUTBOX_BACKOFF ones).
+    "WEBHOOKS_ALLOW_HTTP": env_bool("UCFLEET_WEBHOOKS_ALLOW_HTTP", False),
+    "WEBHOOKS_TIMEOUT_SECONDS": env_float("UCFLEET_WEBHOOKS_TIMEOUT", 5.0, minimum=0.1),
+    "WEBHOOKS_RETRY_HOURS": env_float("UCFLEET_WEBHOOKS_RETRY_HOURS", 24.0),
 }
 
 # --- E-mail (the outbox's transport) ------------------------------------------------------

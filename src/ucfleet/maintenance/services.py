@@ -17,6 +17,8 @@ from ucfleet.core.timeutils import is_valid_zone
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance.models import MaintenanceWindow, PlatformMaintenance, WindowSlot
 from ucfleet.maintenance.queries import get_maintenance, get_window
+from ucfleet.webhooks.choices import Event
+from ucfleet.webhooks.emission import emit_maintenance
 
 MAX_SLOT_MINUTES = 7 * 24 * 60
 # A platform maintenance's message is an announcement on the login page, not a document.
@@ -143,6 +145,7 @@ def create_maintenance(
                 "create", "platform_maintenance", maintenance.pk, "period", "", str(maintenance)
             ),
         )
+        emit_maintenance(maintenance, event=Event.MAINTENANCE_CREATED)
     return maintenance
 
 
@@ -166,6 +169,7 @@ def update_maintenance(admin: Any, pk: Any, **changes: Any) -> PlatformMaintenan
                 "update", "platform_maintenance", maintenance.pk, "period", old, str(maintenance)
             ),
         )
+        emit_maintenance(maintenance, event=Event.MAINTENANCE_CHANGED)
     return maintenance
 
 
@@ -179,4 +183,5 @@ def delete_maintenance(admin: Any, pk: Any) -> None:
                 "delete", "platform_maintenance", maintenance.pk, "period", str(maintenance), ""
             ),
         )
+        emit_maintenance(maintenance, event=Event.MAINTENANCE_CHANGED, deleted=True)
         maintenance.delete()

@@ -24,6 +24,7 @@ from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications import services as notify
 from ucfleet.updates.choices import AttemptOutcome, Status
 from ucfleet.updates.models import TaskAttempt, UpdateTask
+from ucfleet.webhooks.emission import emit_task_changes
 
 WAITING = "waiting"
 FAILED = "failed"
@@ -91,6 +92,7 @@ def wait_for_idle(
         )
         if give_up:
             notify.notify_task_failed(task_id)
+        emit_task_changes([task_id], previous=Status.IN_PROGRESS)
     return result
 
 

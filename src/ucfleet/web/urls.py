@@ -12,6 +12,7 @@ from ucfleet.web.views import (
     tasks,
     tenants,
     versions,
+    webhooks,
     wizard,
 )
 
@@ -63,4 +64,9 @@ urlpatterns = [
     path("outbox/", outbox.outbox, name="outbox"),
     path("outbox/<int:pk>/", outbox.outbox_message, name="outbox-message"),
     path("outbox/<int:pk>/retry/", outbox.outbox_retry, name="outbox-retry"),
+    path("webhooks/", webhooks.webhook_list, name="webhooks"),
+    path("webhooks/new/", webhooks.webhook_create, name="webhook-create"),
+    path("webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook"),
+    path("webhooks/<int:pk>/test/", webhooks.webhook_test, name="webhook-test"),
+    path("webhooks/<int:pk>/delete/", webhooks.webhook_delete, name="webhook-delete"),
 ]

@@ -1,4 +1,5 @@
-"""Work the worker process does besides tasks: the e-mail outbox and change-log retention."""
+"""Work the worker process does besides tasks: the e-mail and webhook outboxes and change-log
+retention. It runs in the worker's loop, never on the heartbeat's thread."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 
 from ucfleet.audit.services import purge_expired
 from ucfleet.notifications.sender import send_due
+from ucfleet.webhooks import delivery as webhooks
 
 log = logging.getLogger(__name__)
 
@@ -16,11 +18,15 @@ MAIL_BATCH = 100
 # it before every message, so a slow relay overruns it by one SMTP transaction at most.
 MAIL_SECONDS_PER_TURN = 5.0
 PURGE_EVERY_SECONDS = 3600.0
+# Webhooks per turn, and the time they may take (plus one request's timeout): a receiver
+# that does not answer must not hold up the claiming of tasks.
+WEBHOOK_BATCH = 50
+WEBHOOK_SECONDS_PER_TURN = 5.0
 
 
 class Housekeeping:
-    """Sends due e-mails at most once per `mail_every` seconds and purges the change log at
-    most once an hour. Failures are logged, never fatal: tasks go on."""
+    """Sends due e-mails and webhooks at most once per `mail_every` seconds and purges the
+    change log at most once an hour. Failures are logged, never fatal: tasks go on."""
 
     def __init__(self, *, mail_every: float, purge_every: float = PURGE_EVERY_SECONDS) -> None:
         self.mail_every = mail_every
@@ -40,6 +46,10 @@ class Housekeeping:
                     self._next_mail = now  # the budget ran out, more may wait: send next turn
             except Exception:
                 log.exception("sending due e-mails failed; retrying next turn")
+            try:
+                webhooks.send_due(limit=WEBHOOK_BATCH, seconds=WEBHOOK_SECONDS_PER_TURN)
+            except Exception:
+                log.exception("posting due webhooks failed; retrying next turn")
         if now >= self._next_purge:
             self._next_purge = now + self.purge_every
             try:

@@ -9,6 +9,7 @@ from ucfleet.api.v1.views.notifications import NotificationViewSet
 from ucfleet.api.v1.views.tasks import UpdateTaskViewSet
 from ucfleet.api.v1.views.tenants import PartnerViewSet, ScaleUnitViewSet, TenantViewSet
 from ucfleet.api.v1.views.versions import VersionViewSet
+from ucfleet.api.v1.views.webhooks import WebhookEndpointViewSet
 
 
 class Router(DefaultRouter):
@@ -29,6 +30,7 @@ router.register("update-tasks", UpdateTaskViewSet, basename="update-task")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("change-log", ChangeLogViewSet, basename="change-log")
 router.register("administrators", AdministratorViewSet, basename="administrator")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),

@@ -26,6 +26,7 @@ from ucfleet.maintenance.queries import running_maintenance
 from ucfleet.tenants.models import ScaleUnit
 from ucfleet.updates.choices import AttemptOutcome, Status
 from ucfleet.updates.models import TaskAttempt, UpdateTask
+from ucfleet.webhooks.emission import emit_task_changes
 
 # Arbitrary but fixed: the key of the PostgreSQL advisory lock that serializes claims.
 CLAIM_LOCK_KEY = 0x75C_F1EE7
@@ -225,6 +226,7 @@ def claim_due_tasks(*, worker_name: str, limit: int) -> list[Claim]:
                 for row in chosen
             ],
         )
+        emit_task_changes([row["task_id"] for row in chosen], previous=Status.PLANNED)
     return [
         Claim(attempt_id=attempt_id, **row)
         for row, attempt_id in zip(chosen, attempt_ids, strict=True)

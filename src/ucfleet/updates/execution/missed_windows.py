@@ -17,6 +17,7 @@ from ucfleet.notifications import services as notify
 from ucfleet.updates.choices import Status, Timing
 from ucfleet.updates.execution.common import START_WINDOW_MISSED, task_change
 from ucfleet.updates.models import UpdateTask
+from ucfleet.webhooks.emission import emit_task_changes
 
 
 @dataclass
@@ -135,4 +136,5 @@ def handle_missed_windows(
             notify.notify_tasks_rescheduled(old_starts, notify_partner=notify_partner)
         if result.failed:
             notify.notify_tasks_failed(result.failed)
+            emit_task_changes(result.failed, previous=Status.PLANNED)
     return result

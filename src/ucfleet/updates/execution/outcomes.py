@@ -19,6 +19,7 @@ from ucfleet.tenants.models import Tenant
 from ucfleet.updates.choices import AttemptOutcome, Status
 from ucfleet.updates.execution.common import MAX_REASON, task_change
 from ucfleet.updates.models import TaskAttempt, UpdateTask
+from ucfleet.webhooks.emission import emit_task_changes
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ def complete_tasks(*, worker_name: str, finished: Sequence[Finished]) -> list[in
             if f.task_id not in held:
                 _note_lost_hold(f.attempt_id, f.log_text)
         record_many(SYSTEM, changes)
+        emit_task_changes(sorted(held), previous=Status.IN_PROGRESS)
     return [f.task_id for f in finished if f.task_id in held]
 
 
@@ -165,6 +167,7 @@ def fail_task(
             ],
         )
         notify.notify_task_failed(task_id)
+        emit_task_changes([task_id], previous=Status.IN_PROGRESS)
     return True
 
 
@@ -195,6 +198,7 @@ def hand_back_task(*, task_id: int, attempt_id: int, worker_name: str, log_text:
                 )
             ],
         )
+        emit_task_changes([task_id], previous=Status.IN_PROGRESS)
     return True
 
 

@@ -18,6 +18,7 @@ from ucfleet.notifications import services as notify
 from ucfleet.updates.choices import AttemptOutcome, Status
 from ucfleet.updates.execution.common import WORKER_LOST, task_change
 from ucfleet.updates.models import TaskAttempt, UpdateTask
+from ucfleet.webhooks.emission import emit_task_changes
 
 
 def fail_interrupted_tasks(*, alive_workers: QuerySet | list[str], note: str) -> list[int]:
@@ -65,6 +66,7 @@ def fail_interrupted_tasks(*, alive_workers: QuerySet | list[str], note: str) ->
             ],
         )
         notify.notify_tasks_failed(failed)
+        emit_task_changes(failed, previous=Status.IN_PROGRESS)
     return failed
 
 

@@ -24,6 +24,7 @@ from ucfleet.updates.planning import (
     plan_updates,
 )
 from ucfleet.updates.services.results import ScheduleResult
+from ucfleet.webhooks.emission import emit_task_changes
 
 
 def preview_updates(admin: Actor, request: ScheduleRequest) -> SchedulePlan:
@@ -102,6 +103,7 @@ def schedule_updates(admin: Actor, request: ScheduleRequest) -> ScheduleResult:
         _log_created(admin, plan, request_id, created_ids)
         if created_ids:
             notify.notify_tasks_created(request_id)
+            emit_task_changes(created.values_list("pk", flat=True), previous=None)
     return ScheduleResult(
         request_id,
         created.order_by("earliest_start", "id"),

@@ -22,6 +22,7 @@ from ucfleet.updates.queries import get_task_for
 from ucfleet.updates.rules import TaskAction, refusal
 from ucfleet.updates.services.refusals import raise_refusal, visible_tasks
 from ucfleet.updates.services.results import BulkResult, Refusal
+from ucfleet.webhooks.emission import emit_task_changes
 
 
 def delete_tasks(admin: Actor, tasks: QuerySet[UpdateTask] | Iterable[Any]) -> BulkResult:
@@ -127,6 +128,7 @@ def _delete_batch(admin: Actor, rows: list[_TaskRow], result: BulkResult) -> Non
     )
     if cancelled:
         notify.notify_tasks_cancelled(cancelled)
+        emit_task_changes(cancelled, previous=Status.PLANNED)
 
 
 def delete_task(admin: Actor, task_id: Any) -> None:

@@ -1,4 +1,4 @@
-"""`ucfleet send-outbox`: deliver the e-mail outbox on its own.
+"""`ucfleet send-outbox`: deliver the e-mail outbox and the webhook outbox on its own.
 
 The worker process already sends the outbox every loop turn; this command is for sending
 without a worker (a dedicated sender, or `--burst` from scripts and tests).
@@ -14,10 +14,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from ucfleet.notifications.sender import send_due
+from ucfleet.webhooks import delivery as webhooks
 
 
 class Command(BaseCommand):
-    help = "Send due e-mails from the outbox (R17); --burst stops when nothing is due."
+    help = "Send due e-mails (R17) and webhooks (R30); --burst stops when nothing is due."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -44,10 +45,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         total = 0
         while not stopping:
-            sent = send_due(limit=limit)
+            sent = send_due(limit=limit) + webhooks.send_due(limit=limit)
             total += sent
             if sent == 0:
                 if burst:
                     break
                 time.sleep(poll)
-        self.stdout.write(f"sent {total} e-mail(s)")
+        self.stdout.write(f"sent {total} e-mail(s) and webhook(s)")
