@@ -29,3 +29,12 @@ SYSTEM = System()
 OPERATOR = System(username="cli")
 
 Actor = Administrator | System
+
+
+def partner_scope(admin: Actor) -> int:
+    """The one partner whose data a partner administrator sees (R1). A database check ties
+    every partner profile to a partner, so the id is always there; asked only after
+    `is_platform_admin` is known to be false."""
+    partner_id = admin.partner_id
+    assert partner_id is not None, "a partner administrator without a partner"
+    return partner_id

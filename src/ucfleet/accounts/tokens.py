@@ -79,7 +79,7 @@ def user_for_key(key: str) -> Any:
     return None
 
 
-def revoke_tokens(admin: Any) -> int:
+def revoke_tokens(admin: Administrator) -> int:
     """Delete all the administrator's tokens; how many there were."""
     deleted, _ = ApiToken.objects.filter(user_id=admin.pk).delete()
     return deleted

@@ -9,6 +9,8 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor
+from ucfleet.accounts.models import Administrator
 from ucfleet.audit.services import Change, record
 from ucfleet.core.errors import Forbidden, Invalid
 from ucfleet.core.text import refuse_control_characters
@@ -32,7 +34,7 @@ class SlotInput:
     duration_minutes: int
 
 
-def require_platform_admin(admin: Any) -> None:
+def require_platform_admin(admin: Actor) -> None:
     if not admin.is_platform_admin:
         raise Forbidden(_("Only platform administrators may do this."))
 
@@ -66,7 +68,7 @@ def _validate_expected_duration(expected_task_minutes: int, slots: list[SlotInpu
 
 
 def update_window(
-    admin: Any, *, time_zone: str, slots: list[SlotInput], expected_task_minutes: int
+    admin: Actor, *, time_zone: str, slots: list[SlotInput], expected_task_minutes: int
 ) -> MaintenanceWindow:
     require_platform_admin(admin)
     if not is_valid_zone(time_zone):
@@ -127,7 +129,7 @@ def _validate_messages(**messages: str) -> None:
 
 
 def create_maintenance(
-    admin: Any, *, start: datetime, end: datetime, message_en: str = "", message_de: str = ""
+    admin: Actor, *, start: datetime, end: datetime, message_en: str = "", message_de: str = ""
 ) -> PlatformMaintenance:
     """Announce a platform maintenance. Planned tasks it overlaps become its conflicts,
     which updates.services lists and resolves (R8)."""
@@ -137,7 +139,11 @@ def create_maintenance(
     _validate_messages(message_en=message_en, message_de=message_de)
     with transaction.atomic():
         maintenance = PlatformMaintenance.objects.create(
-            start=start, end=end, message_en=message_en, message_de=message_de, created_by=admin
+            start=start,
+            end=end,
+            message_en=message_en,
+            message_de=message_de,
+            created_by=admin if isinstance(admin, Administrator) else None,
         )
         record(
             admin,
@@ -149,7 +155,7 @@ def create_maintenance(
     return maintenance
 
 
-def update_maintenance(admin: Any, pk: Any, **changes: Any) -> PlatformMaintenance:
+def update_maintenance(admin: Actor, pk: Any, **changes: Any) -> PlatformMaintenance:
     require_platform_admin(admin)
     with transaction.atomic():
         maintenance = get_maintenance(pk)
@@ -173,7 +179,7 @@ def update_maintenance(admin: Any, pk: Any, **changes: Any) -> PlatformMaintenan
     return maintenance
 
 
-def delete_maintenance(admin: Any, pk: Any) -> None:
+def delete_maintenance(admin: Actor, pk: Any) -> None:
     require_platform_admin(admin)
     with transaction.atomic():
         maintenance = get_maintenance(pk)

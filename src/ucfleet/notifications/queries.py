@@ -8,22 +8,23 @@ from typing import Any
 from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor, partner_scope
 from ucfleet.core.errors import NotFound
 from ucfleet.core.ids import lookup_id
 from ucfleet.notifications.choices import PLATFORM_KINDS
 from ucfleet.notifications.models import Notification
 
 
-def notifications_visible_to(admin: Any) -> QuerySet[Notification]:
+def notifications_visible_to(admin: Actor) -> QuerySet[Notification]:
     notifications = Notification.objects.all()
     if admin.is_platform_admin:
         return notifications
     # The partner's own e-mails; alerts to the platform's staff concern the partner's
     # tenant but are not the partner's (they name the platform administrators).
-    return notifications.filter(partner_id=admin.partner_id).exclude(kind__in=PLATFORM_KINDS)
+    return notifications.filter(partner_id=partner_scope(admin)).exclude(kind__in=PLATFORM_KINDS)
 
 
-def get_notification_for(admin: Any, pk: Any) -> Notification:
+def get_notification_for(admin: Actor, pk: Any) -> Notification:
     try:
         return notifications_visible_to(admin).get(pk=lookup_id(pk))
     except (Notification.DoesNotExist, TypeError, ValueError):
@@ -36,6 +37,6 @@ def with_list_relations(notifications: QuerySet[Notification]) -> QuerySet[Notif
     return notifications.select_related("partner").defer("body").annotate(task_count=Count("tasks"))
 
 
-def status_counts(admin: Any) -> dict[str, int]:
+def status_counts(admin: Actor) -> dict[str, int]:
     rows = notifications_visible_to(admin).order_by().values_list("status").annotate(n=Count("id"))
     return dict(rows)

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.accounts.models import Administrator
 from ucfleet.audit.services import Change, record
 from ucfleet.core.cas import compare_and_set
@@ -356,7 +357,7 @@ def notify_task_failed(task_id: int) -> None:
     notify_tasks_failed([task_id])
 
 
-def retry_notification(admin: Any, pk: Any) -> Notification:
+def retry_notification(admin: Actor, pk: Any) -> Notification:
     """A failed e-mail goes back to the queue with a fresh set of attempts (platform
     administrators only). A sent e-mail is never sent again from here."""
     if not admin.is_platform_admin:

@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor, partner_scope
 from ucfleet.core.errors import NotFound
 from ucfleet.core.ids import parse_id
 from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
@@ -24,41 +25,41 @@ def _pk(value: Any) -> int:
     return pk
 
 
-def partners_visible_to(admin: Any) -> QuerySet[Partner]:
+def partners_visible_to(admin: Actor) -> QuerySet[Partner]:
     partners = Partner.objects.all()
     if admin.is_platform_admin:
         return partners
-    return partners.filter(pk=admin.partner_id)
+    return partners.filter(pk=partner_scope(admin))
 
 
-def partners_with_tenant_counts(admin: Any) -> QuerySet[Partner]:
+def partners_with_tenant_counts(admin: Actor) -> QuerySet[Partner]:
     return partners_visible_to(admin).annotate(tenant_count=Count("tenants"))
 
 
-def get_partner_for(admin: Any, pk: Any) -> Partner:
+def get_partner_for(admin: Actor, pk: Any) -> Partner:
     try:
         return partners_visible_to(admin).get(pk=_pk(pk))
     except Partner.DoesNotExist:
         raise NotFound(_("No such partner.")) from None
 
 
-def scale_units_visible_to(admin: Any) -> QuerySet[ScaleUnit]:
+def scale_units_visible_to(admin: Actor) -> QuerySet[ScaleUnit]:
     """Scale units are platform infrastructure; partner administrators see those their
     tenants run on."""
     units = ScaleUnit.objects.all()
     if admin.is_platform_admin:
         return units
-    return units.filter(tenants__partner_id=admin.partner_id).distinct()
+    return units.filter(tenants__partner_id=partner_scope(admin)).distinct()
 
 
-def tenants_visible_to(admin: Any) -> QuerySet[Tenant]:
+def tenants_visible_to(admin: Actor) -> QuerySet[Tenant]:
     tenants = Tenant.objects.all()
     if admin.is_platform_admin:
         return tenants
-    return tenants.filter(partner_id=admin.partner_id)
+    return tenants.filter(partner_id=partner_scope(admin))
 
 
-def get_tenant_for(admin: Any, pk: Any) -> Tenant:
+def get_tenant_for(admin: Actor, pk: Any) -> Tenant:
     try:
         return tenants_visible_to(admin).get(pk=_pk(pk))
     except Tenant.DoesNotExist:

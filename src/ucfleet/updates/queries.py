@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor, partner_scope
 from ucfleet.core.errors import NotFound
 from ucfleet.core.ids import lookup_id
 from ucfleet.maintenance.queries import get_maintenance
@@ -14,20 +15,20 @@ from ucfleet.updates.choices import OPEN_STATUSES, Status
 from ucfleet.updates.models import UpdateTask
 
 
-def tasks_visible_to(admin: Any, *, include_archived: bool = False) -> QuerySet[UpdateTask]:
+def tasks_visible_to(admin: Actor, *, include_archived: bool = False) -> QuerySet[UpdateTask]:
     tasks = UpdateTask.objects.all()
     if not include_archived:
         tasks = tasks.filter(is_archived=False)
     if admin.is_platform_admin:
         return tasks
-    return tasks.filter(partner_id=admin.partner_id)
+    return tasks.filter(partner_id=partner_scope(admin))
 
 
-def open_tasks_visible_to(admin: Any) -> QuerySet[UpdateTask]:
+def open_tasks_visible_to(admin: Actor) -> QuerySet[UpdateTask]:
     return tasks_visible_to(admin).filter(status__in=OPEN_STATUSES)
 
 
-def get_task_for(admin: Any, pk: Any) -> UpdateTask:
+def get_task_for(admin: Actor, pk: Any) -> UpdateTask:
     try:
         return tasks_visible_to(admin).get(pk=lookup_id(pk))
     except (UpdateTask.DoesNotExist, TypeError, ValueError):
@@ -41,7 +42,7 @@ def with_list_relations(tasks: QuerySet[UpdateTask]) -> QuerySet[UpdateTask]:
     )
 
 
-def tasks_conflicting_with(admin: Any, maintenance_id: Any) -> QuerySet[UpdateTask]:
+def tasks_conflicting_with(admin: Actor, maintenance_id: Any) -> QuerySet[UpdateTask]:
     """Planned tasks whose period [earliest, latest] overlaps the maintenance (R8)."""
     m = get_maintenance(maintenance_id)
     period_end_after_start = Q(latest_start__isnull=True, earliest_start__gte=m.start) | Q(

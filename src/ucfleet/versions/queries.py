@@ -7,26 +7,27 @@ from typing import Any
 from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor, partner_scope
 from ucfleet.core.errors import NotFound
 from ucfleet.core.ids import parse_id
 from ucfleet.versions.models import SoftwareVersion
 
 
-def versions_visible_to(admin: Any) -> QuerySet[SoftwareVersion]:
+def versions_visible_to(admin: Actor) -> QuerySet[SoftwareVersion]:
     versions = SoftwareVersion.objects.all()
     if admin.is_platform_admin:
         return versions
     return versions.filter(for_testing=False)
 
 
-def versions_with_tenant_counts(admin: Any) -> QuerySet[SoftwareVersion]:
+def versions_with_tenant_counts(admin: Actor) -> QuerySet[SoftwareVersion]:
     """The version list shows how many tenants run each version — of the caller's scope."""
     from django.db.models import Q
 
     if admin.is_platform_admin:
         count = Count("tenants")
     else:
-        count = Count("tenants", filter=Q(tenants__partner_id=admin.partner_id))
+        count = Count("tenants", filter=Q(tenants__partner_id=partner_scope(admin)))
     return versions_visible_to(admin).annotate(tenant_count=count)
 
 
@@ -39,6 +40,6 @@ def _find(versions: QuerySet[SoftwareVersion], ref: Any) -> SoftwareVersion:
     return match
 
 
-def get_version_for(admin: Any, ref: Any) -> SoftwareVersion:
+def get_version_for(admin: Actor, ref: Any) -> SoftwareVersion:
     """A version the admin may see, by name or by id (a name wins over an equal id)."""
     return _find(versions_visible_to(admin), ref)

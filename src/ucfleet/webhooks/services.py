@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.audit.services import Change, record
 from ucfleet.core.errors import Forbidden, Invalid
 from ucfleet.tenants.queries import get_partner_for
@@ -33,7 +34,7 @@ def _describe(endpoint: WebhookEndpoint) -> str:
     return f"{endpoint.url} [{', '.join(endpoint.events)}] {state}"
 
 
-def _partner_id_for(admin: Any, partner: Any) -> int | None:
+def _partner_id_for(admin: Actor, partner: Any) -> int | None:
     if partner is DEFAULT:
         return None if admin.is_platform_admin else admin.partner_id
     if partner is None:
@@ -44,7 +45,7 @@ def _partner_id_for(admin: Any, partner: Any) -> int | None:
 
 
 def create_endpoint(
-    admin: Any,
+    admin: Actor,
     *,
     url: Any,
     events: Any,
@@ -78,7 +79,7 @@ def create_endpoint(
     return endpoint, endpoint.secret
 
 
-def update_endpoint(admin: Any, pk: Any, **changes: Any) -> WebhookEndpoint:
+def update_endpoint(admin: Actor, pk: Any, **changes: Any) -> WebhookEndpoint:
     """Change url, events, is_active or secret; the partner stays what it was."""
     with transaction.atomic():
         endpoint = get_endpoint_for(admin, pk)
@@ -111,7 +112,7 @@ def update_endpoint(admin: Any, pk: Any, **changes: Any) -> WebhookEndpoint:
     return endpoint
 
 
-def delete_endpoint(admin: Any, pk: Any) -> None:
+def delete_endpoint(admin: Actor, pk: Any) -> None:
     """The endpoint and its deliveries (queued ones are not sent)."""
     with transaction.atomic():
         endpoint = get_endpoint_for(admin, pk)
@@ -130,10 +131,10 @@ def delete_endpoint(admin: Any, pk: Any) -> None:
         endpoint.delete()
 
 
-def send_test_event(admin: Any, pk: Any) -> WebhookDelivery:
+def send_test_event(admin: Actor, pk: Any) -> WebhookDelivery:
     """Queue a `webhook.test` delivery to this endpoint (an inactive one's too: deactivating
     stops new events, not what is already queued)."""
     with transaction.atomic():
         endpoint = get_endpoint_for(admin, pk)
-        data = {"endpoint": endpoint.pk, "requested_by": admin.get_username()}
+        data = {"endpoint": endpoint.pk, "requested_by": admin.username}
         return enqueue_for_endpoint(endpoint, TEST_EVENT, data)

@@ -22,7 +22,7 @@ from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.audit.queries import change_log_visible_to
 from ucfleet.web.changelog_readable import make_readable
 from ucfleet.web.forms.fields import choice_field, start_of_day, start_of_next_day
-from ucfleet.web.views.common import paginate, render_area
+from ucfleet.web.views.common import acting_admin, paginate, render_area
 
 CSV_CHUNK = 2000
 
@@ -79,7 +79,7 @@ class ChangeLogFilterForm(forms.Form):
 @require_GET
 def change_log(request: HttpRequest) -> HttpResponseBase:
     form = ChangeLogFilterForm(request.GET or None)
-    entries = form.apply(change_log_visible_to(request.user))
+    entries = form.apply(change_log_visible_to(acting_admin(request)))
     if request.GET.get("format") == "csv":
         return _csv_response(entries, request.user)
     page = paginate(request, entries)

@@ -77,7 +77,7 @@ def maintenance_create(request: HttpRequest) -> HttpResponse:
     form = MaintenanceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            maintenance = services.create_maintenance(request.user, **form.cleaned_data)
+            maintenance = services.create_maintenance(acting_admin(request), **form.cleaned_data)
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -88,7 +88,7 @@ def maintenance_create(request: HttpRequest) -> HttpResponse:
 
 
 def _announce_conflicts(request: HttpRequest, pk: int) -> None:
-    count = task_services.tasks_conflicting_with(request.user, pk).count()
+    count = task_services.tasks_conflicting_with(acting_admin(request), pk).count()
     if count:
         messages.warning(
             request,
@@ -149,7 +149,7 @@ def maintenance_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def maintenance_delete(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        services.delete_maintenance(request.user, pk)
+        services.delete_maintenance(acting_admin(request), pk)
     except DomainError as error:
         messages.error(request, error.message)
         return HttpResponseRedirect(reverse("web:maintenance", args=[pk]))

@@ -24,7 +24,7 @@ from ucfleet.notifications.queries import (
     status_counts,
     with_list_relations,
 )
-from ucfleet.web.views.common import paginate, render_area, safe_next
+from ucfleet.web.views.common import acting_admin, paginate, render_area, safe_next
 
 
 class OutboxFilterForm(forms.Form):
@@ -76,7 +76,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def outbox_message(request: HttpRequest, pk: int) -> HttpResponse:
-    message = get_notification_for(request.user, pk)
+    message = get_notification_for(acting_admin(request), pk)
     template = "_message.html" if getattr(request, "htmx", None) else "message.html"
     return render(request, f"web/outbox/{template}", {"message": message, "nav": "outbox"})
 
@@ -86,7 +86,7 @@ def outbox_message(request: HttpRequest, pk: int) -> HttpResponse:
 def outbox_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Send a failed e-mail again (platform administrators; the service decides)."""
     try:
-        notification_services.retry_notification(request.user, pk)
+        notification_services.retry_notification(acting_admin(request), pk)
     except DomainError as error:
         messages.error(request, error.message)
     else:

@@ -115,8 +115,8 @@ def all_tasks(request: HttpRequest) -> HttpResponse:
 def task_details(request: HttpRequest, pk: int) -> HttpResponse:
     """The details row: scheduled by, latest start, task type, instance ID, the steps of
     each attempt as a timeline (R24), log."""
-    task = get_task_for(request.user, pk)
-    task = with_list_relations(tasks_visible_to(request.user)).get(pk=task.pk)
+    task = get_task_for(acting_admin(request), pk)
+    task = with_list_relations(tasks_visible_to(acting_admin(request))).get(pk=task.pk)
     attempts = list(task.attempts.all())
     by_attempt: dict[int, list[Any]] = {}
     for step in steps_of(task):
@@ -173,8 +173,8 @@ def _back_to_list(request: HttpRequest) -> str:
 def postpone_task(request: HttpRequest, pk: int) -> HttpResponse:
     """Postpone one planned task to a new time, optionally telling the partner (R9)."""
     task = (
-        with_list_relations(tasks_visible_to(request.user))
-        .filter(pk=get_task_for(request.user, pk).pk)
+        with_list_relations(tasks_visible_to(acting_admin(request)))
+        .filter(pk=get_task_for(acting_admin(request), pk).pk)
         .get()
     )
     form = RescheduleForm(
@@ -207,7 +207,7 @@ def postpone_task(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def delete_task(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_task_for(request.user, pk)
+    task = get_task_for(acting_admin(request), pk)
     try:
         services.delete_task(acting_admin(request), task.pk)
     except DomainError as error:
@@ -220,7 +220,7 @@ def delete_task(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def retry_task(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_task_for(request.user, pk)
+    task = get_task_for(acting_admin(request), pk)
     try:
         services.retry_task(acting_admin(request), task.pk)
     except DomainError as error:
@@ -232,7 +232,7 @@ def retry_task(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _report(request: HttpRequest, result: Any, done_text: str) -> None:
     names = dict(
-        tasks_visible_to(request.user)
+        tasks_visible_to(acting_admin(request))
         .filter(pk__in=[r.task_id for r in result.refused[:10]])
         .values_list("pk", "tenant__name")
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ucfleet.accounts.actors import Actor
 from ucfleet.accounts.management.commands._support import acting, domain_error
 from ucfleet.core import timebounds
 from ucfleet.core.errors import DomainError
@@ -152,7 +153,7 @@ class Command(BaseCommand):
             )
 
     @staticmethod
-    def _tenant_ids(admin: Any, refs: list[str] | None) -> list[int] | None:
+    def _tenant_ids(admin: Actor, refs: list[str] | None) -> list[int] | None:
         if not refs:
             return None
         tenants = tenants_visible_to(admin)
@@ -173,7 +174,7 @@ class Command(BaseCommand):
         return resolved
 
     @staticmethod
-    def _partner_id(admin: Any, ref: str | None) -> int | None:
+    def _partner_id(admin: Actor, ref: str | None) -> int | None:
         if ref is None:
             return None
         partners = partners_visible_to(admin)
