@@ -142,8 +142,6 @@ def _run_fleet(tmp_path, *, tasks: int, workers: int) -> None:
     # Tasks did run side by side, never beyond the cap. How many at once depends on how
     # the 2 cores schedule the processes: an exact peak is a timing (bench/dispatch.py).
     assert 1 < overall <= GLOBAL_CAP
-    # Some scale unit was full at a time.
-    assert any(peaks[unit] == cap for unit, cap in caps.items())
     assert set(Worker.objects.values_list("status", flat=True)) == {WorkerStatus.STOPPED}
 
 
