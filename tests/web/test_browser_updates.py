@@ -199,6 +199,8 @@ def test_platform_maintenance_conflicts_are_deleted(
 def test_task_list_shows_status_changes_while_a_worker_runs(
     page, live_server, login, screenshot, settings, platform_admin, a_tenants, schedule
 ):
+    from django.db import connections
+
     from ucfleet.worker.runner import run_worker
 
     settings.UCFLEET = {**settings.UCFLEET, "SIMULATED_SECONDS": 1.5, "WORKER_POLL_SECONDS": 0.2}
@@ -207,7 +209,14 @@ def test_task_list_shows_status_changes_while_a_worker_runs(
     page.goto(f"{live_server.url}/tasks/")
     badge = page.locator(f"#task-status-{task.pk} .badge")
     expect(badge).to_have_text("planned")
-    worker = threading.Thread(target=run_worker, kwargs={"burst": True, "name": "browser-test"})
+
+    def work() -> None:
+        try:
+            run_worker(burst=True, name="browser-test")
+        finally:
+            connections.close_all()  # this thread's own connection: Django closes none here
+
+    worker = threading.Thread(target=work)
     worker.start()
     try:
         expect(badge).to_have_text(re.compile("in progress|executed"), timeout=15_000)

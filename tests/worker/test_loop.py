@@ -209,7 +209,13 @@ def test_failed_tasks_keep_the_tenant_version_and_say_why(
     task.refresh_from_db()
     assert summary.failed == [task.pk]
     assert task.status == Status.FAILED
-    assert task.failure_reason.endswith("failed: simulated failure (seed 7)")
+    # The seed and the task id pick the failing step: before the backup nothing is restored,
+    # after it the backup is (R26). Either way the tenant stays on its version.
+    assert re.fullmatch(
+        r"(pre-check|backup) failed: simulated failure \(seed 7\)"
+        r"|(update|health check) failed: restored to 14\.9",
+        task.failure_reason,
+    ), task.failure_reason
     assert task.tenant.__class__.objects.get(pk=task.tenant_id).version == versions["current"]
     attempt = task.attempts.get()
     assert attempt.outcome == AttemptOutcome.FAILED and attempt.finished is not None
