@@ -362,6 +362,7 @@ def test_change_log_lists_and_exports_csv(
         "field",
         "old",
         "new",
+        "group",
     ]
     assert {r[5]: r[8] for r in rows[1:]} == {"1": "'=cmd()", "2": "x"}
     bad = platform_api.get(f"{BASE}/change-log/", {"format": "csv", "since": "yesterday"})

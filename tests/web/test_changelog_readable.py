@@ -1,5 +1,6 @@
 """The change log names objects (with links) and shows values in the viewer's language
-(R31, first part: names, links, localized values; no grouping of bulk entries yet)."""
+(R31: names, links, localized values; single entries here, bulk lines in
+test_changelog_groups)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.django_db
 def entries(a_tenants, b_tenants, schedule, platform_admin, partner_a, partner_b):
     [own_task] = schedule([a_tenants[0]])
     [foreign_task] = schedule([b_tenants[0]])
+    # Three separate edits: each is a line of its own (a bulk action is one line).
     record(
         platform_admin,
         Change(
@@ -29,6 +31,9 @@ def entries(a_tenants, b_tenants, schedule, platform_admin, partner_a, partner_b
             Status.FAILED,
             partner_id=partner_a.pk,
         ),
+    )
+    record(
+        platform_admin,
         Change(
             "update",
             "tenant",
@@ -38,6 +43,9 @@ def entries(a_tenants, b_tenants, schedule, platform_admin, partner_a, partner_b
             False,
             partner_id=partner_a.pk,
         ),
+    )
+    record(
+        platform_admin,
         Change(
             "update",
             "update_task",

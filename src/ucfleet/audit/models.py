@@ -19,6 +19,10 @@ class ChangeLogEntry(models.Model):
     field = models.CharField(_("field"), max_length=64, blank=True)
     old = models.TextField(_("old value"), blank=True)
     new = models.TextField(_("new value"), blank=True)
+    # Entries one bulk action wrote about several objects (same call of `record_many`, same
+    # action and object type) share a key: the change log shows them as one line (R31).
+    # Null for an entry that stands alone.
+    group = models.CharField(_("group"), max_length=32, null=True, blank=True, db_index=True)
     # Scope for partner administrators: entries about one partner's objects (R1).
     partner = models.ForeignKey(
         "tenants.Partner", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -37,10 +40,23 @@ def record(actor: Actor, *changes: Change) -> None:
     record_many(actor, changes)
 
 
-def record_many(actor: Actor, changes: Any) -> None:
+def group_keys(changes: Sequence[Change]) -> list[str | None]:
+    """Each change's group: one key per action and object type of the call whose entries
+    are about several objects or several partners (a bulk action: 5,000 tasks rescheduled,
+    a platform-wide request's entry per partner, read as one line); None where the action
+    touched one object (several fields of one tenant stay separate lines)."""
+    seen: dict[tuple[str, str], set[tuple[str, int | None]]] = defaultdict(set)
+    for c in changes:
+        seen[c.action, c.object_type].add((_text(c.object_id), c.partner_id))
+    keys = {bucket: uuid.uuid4().hex for bucket, whats in seen.items() if len(whats) > 1}
+    return [keys.get((c.action, c.object_type)) for c in changes]
+
+
+def record_many(actor: Actor, changes: Iterable[Change]) -> None:
     at = now()
     actor_id = actor.pk
     actor_name = actor.username or SYSTEM
+    changes = list(changes)  # bulk_create lists them anyway
     ChangeLogEntry.objects.bulk_create(
         (
             ChangeLogEntry(
@@ -54,8 +70,9 @@ def record_many(actor: Actor, changes: Any) -> None:
                 old=_text(c.old),
                 new=_text(c.new),
                 partner_id=c.partner_id,
+                group=group,
             )
-            for c in changes
+            for c, group in zip(changes, group_keys(changes), strict=True)
         ),
         batch_size=1000,
     )

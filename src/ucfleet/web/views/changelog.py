@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import Any
 
@@ -18,13 +18,18 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from ucfleet.audit.csv import spreadsheet_safe_cell
+from ucfleet.audit.grouping import change_log_lines, entries_of_line
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.audit.queries import change_log_visible_to
+from ucfleet.web.changelog_lines import make_readable_lines
 from ucfleet.web.changelog_readable import make_readable
 from ucfleet.web.forms.fields import choice_field, start_of_day, start_of_next_day
 from ucfleet.web.views.common import acting_admin, paginate, render_area
 
 CSV_CHUNK = 2000
+GROUP_KEY_LENGTH = 40
+# The CSV's rows, given the server's zone (taken while the request was active).
+Rows = Callable[[Any], Iterator[list[str]]]
 
 
 class ChangeLogFilterForm(forms.Form):
@@ -76,41 +81,75 @@ class ChangeLogFilterForm(forms.Form):
 
 
 @login_required
+@login_required
 @require_GET
 def change_log(request: HttpRequest) -> HttpResponseBase:
+    """The change log as lines (a bulk action is one line); `?group=KEY` its entries."""
     form = ChangeLogFilterForm(request.GET or None)
     entries = form.apply(change_log_visible_to(acting_admin(request)))
-    if request.GET.get("format") == "csv":
-        return _csv_response(entries, request.user)
-    page = paginate(request, entries)
-    return render_area(
-        request,
-        "changelog",
-        {
-            "nav": "change-log",
-            "form": form,
-            "page": page,
-            "entries": make_readable(page.object_list, request.user),
-            "export_query": request.GET.urlencode(),
-        },
-    )
+    group = request.GET.get("group", "").strip()[:GROUP_KEY_LENGTH]
+    csv_wanted = request.GET.get("format") == "csv"
+    context: dict[str, Any] = {"nav": "change-log", "form": form, "group": group}
+    if group:
+        entries = entries_of_line(entries, group)
+        if csv_wanted:
+            return _csv_response(_entry_rows(entries, request.user), "change-log-group")
+        page = paginate(request, entries)
+        context["entries"] = make_readable(page.object_list, request.user)
+        context["group_line"] = _group_line(entries, request.user)
+    else:
+        lines = change_log_lines(entries)
+        if csv_wanted:
+            return _csv_response(_line_rows(lines, request.user), "change-log")
+        page = paginate(request, lines)
+        context["entries"] = make_readable_lines(page.object_list, request.user)
+    context["page"] = page
+    context["export_query"] = request.GET.urlencode()
+    return render_area(request, "changelog", context)
 
 
-def _csv_rows(
-    entries: QuerySet[ChangeLogEntry], admin: Any, *, zone: Any, language: str
-) -> Iterator[list[str]]:
-    yield ["time", "user", "action", "object_type", "object_id", "field", "old", "new", "object"]
-    rows = entries.iterator(chunk_size=CSV_CHUNK)
-    with translation.override(language):
-        while chunk := list(islice(rows, CSV_CHUNK)):
+def _group_line(entries: QuerySet[ChangeLogEntry], admin: Any) -> ChangeLogEntry | None:
+    """The drill-down's heading: its group as the change log's line shows it."""
+    lines = make_readable_lines(change_log_lines(entries)[:1], admin)
+    return lines[0] if lines else None
+
+
+HEADER = ["time", "user", "action", "object_type", "object_id", "field", "old", "new", "object"]
+
+
+def _cells(e: ChangeLogEntry, zone: Any, *, object_id: str, name: str) -> list[str]:
+    # Values and names are typed by administrators: no cell may run as a formula.
+    values = (e.actor_name, e.action, e.object_type, object_id, e.field)
+    readable = (e.old_text, e.new_text, name)  # type: ignore[attr-defined]
+    return [e.at.astimezone(zone).isoformat(), *map(spreadsheet_safe_cell, (*values, *readable))]
+
+
+def _entry_rows(entries: QuerySet[ChangeLogEntry], admin: Any) -> Rows:
+    def rows(zone: Any) -> Iterator[list[str]]:
+        yield [*HEADER, "group"]
+        stream = entries.iterator(chunk_size=CSV_CHUNK)
+        while chunk := list(islice(stream, CSV_CHUNK)):
             for e in make_readable(chunk, admin):  # names: one query per type and chunk
-                # Values and names are typed by administrators: no cell may run as a formula.
-                values = (e.actor_name, e.action, e.object_type, e.object_id, e.field)
-                readable = (e.old_text, e.new_text, e.object_name)  # type: ignore[attr-defined]
-                yield [
-                    e.at.astimezone(zone).isoformat(),
-                    *map(spreadsheet_safe_cell, (*values, *readable)),
-                ]
+                name = e.object_name  # type: ignore[attr-defined]
+                yield [*_cells(e, zone, object_id=e.object_id, name=name), e.group or ""]
+
+    return rows
+
+
+def _line_rows(lines: QuerySet[Any], admin: Any) -> Rows:
+    def rows(zone: Any) -> Iterator[list[str]]:
+        yield [*HEADER, "group", "group_size"]
+        stream = lines.iterator(chunk_size=CSV_CHUNK)
+        while chunk := list(islice(stream, CSV_CHUNK)):
+            for e in make_readable_lines(chunk, admin):
+                bulk = bool(e.summary)  # type: ignore[attr-defined]
+                object_id = "" if bulk else e.object_id
+                name = e.summary if bulk else e.object_name  # type: ignore[attr-defined]
+                group = e.group_key if bulk else ""  # type: ignore[attr-defined]
+                size = str(e.group_size)  # type: ignore[attr-defined]
+                yield [*_cells(e, zone, object_id=object_id, name=name), group, size]
+
+    return rows
 
 
 class _Echo:
@@ -118,16 +157,18 @@ class _Echo:
         return value
 
 
-def _csv_response(entries: QuerySet[ChangeLogEntry], admin: Any) -> StreamingHttpResponse:
+def _csv_response(rows: Rows, name: str) -> StreamingHttpResponse:
     # The rows are written after the view returned, when the middleware has deactivated the
     # request's zone (server time) and language: both are taken now.
     zone = timezone.get_current_timezone()
     language = translation.get_language()
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in _csv_rows(entries, admin, zone=zone, language=language)),
-        content_type="text/csv; charset=utf-8",
-    )
+
+    def lines() -> Iterator[str]:
+        writer = csv.writer(_Echo())
+        with translation.override(language):
+            yield from (writer.writerow(row) for row in rows(zone))
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="ucfleet-change-log-{stamp}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="ucfleet-{name}-{stamp}.csv"'
     return response

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -19,10 +19,22 @@ from ucfleet.api.params import validated_query
 from ucfleet.api.v1.serializers.audit import ChangeLogEntrySerializer, ChangeLogFilterSerializer
 from ucfleet.api.v1.views.base import ApiViewSet
 from ucfleet.audit.csv import spreadsheet_safe_cell
+from ucfleet.audit.grouping import SINGLE, change_log_lines, group_sizes
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.audit.queries import change_log_visible_to
 
-CSV_COLUMNS = ["id", "at", "actor", "action", "object_type", "object_id", "field", "old", "new"]
+CSV_COLUMNS = [
+    "id",
+    "at",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "field",
+    "old",
+    "new",
+    "group",
+]
 
 
 class CsvRenderer(renderers.BaseRenderer):
@@ -48,7 +60,16 @@ def csv_rows(entries: QuerySet[ChangeLogEntry]) -> Iterator[str]:
     at = UtcDateTimeField()
     yield writer.writerow(CSV_COLUMNS)
     rows = entries.values_list(
-        "id", "at", "actor_name", "action", "object_type", "object_id", "field", "old", "new"
+        "id",
+        "at",
+        "actor_name",
+        "action",
+        "object_type",
+        "object_id",
+        "field",
+        "old",
+        "new",
+        "group",
     )
     for row in rows.iterator(chunk_size=2000):
         yield writer.writerow(
@@ -66,6 +87,8 @@ def filter_entries(entries: QuerySet[ChangeLogEntry], filters: dict[str, Any]) -
     for name, field in lookups.items():
         if name in filters:
             entries = entries.filter(**{field: filters[name]})
+    if "group" in filters:
+        entries = entries.filter(group=filters["group"])
     if "since" in filters:
         entries = entries.filter(at__gte=filters["since"])
     if "until" in filters:
@@ -93,7 +116,22 @@ class ChangeLogViewSet(ApiViewSet):
             response = StreamingHttpResponse(csv_rows(entries), content_type="text/csv")
             response["Content-Disposition"] = 'attachment; filename="change-log.csv"'
             return response
-        return self.paged(entries)
+        if filters.get("grouped"):
+            return self._grouped(entries)
+        page = self.paginate_queryset(entries) or []
+        return self._answer(page, group_sizes(entries, [e.group for e in page if e.group]))
+
+    def _grouped(self, entries: QuerySet[ChangeLogEntry]) -> Response:
+        lines = self.paginate_queryset(change_log_lines(entries)) or []
+        firsts = ChangeLogEntry.objects.in_bulk([line["first"] for line in lines])
+        page = [firsts[line["first"]] for line in lines]
+        sizes = {line["key"]: line["size"] for line in lines if not line["key"].startswith(SINGLE)}
+        return self._answer(page, sizes)
+
+    def _answer(self, page: Sequence[ChangeLogEntry], sizes: dict[str, int]) -> Response:
+        context = {**self.get_serializer_context(), "group_sizes": sizes}
+        data = ChangeLogEntrySerializer(page, many=True, context=context).data
+        return self.get_paginated_response(data)
 
     def handle_exception(self, exc: Exception) -> Response:
         # Errors are JSON whatever format was asked for, as everywhere in the API.
