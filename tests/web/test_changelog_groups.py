@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone, translation
@@ -14,6 +15,8 @@ from django.utils import timezone, translation
 from tests.web.conftest import client_for
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.audit.services import Change, record
+from ucfleet.core.timeutils import format_server_time
+from ucfleet.updates.models import UpdateTask
 from ucfleet.updates.services import reschedule_tasks
 from ucfleet.web.changelog_lines import summary
 
@@ -97,7 +100,7 @@ def test_one_objects_fields_stay_separate_lines(platform_admin, a_tenants, partn
 
 
 def test_the_csv_has_one_row_per_line_and_the_drill_downs_rows(
-    rescheduled, platform_admin, a_tenants
+    rescheduled, platform_admin, a_tenants, sunday_window
 ):
     platform_admin.language = "de"
     platform_admin.save(update_fields=["language"])
@@ -106,6 +109,9 @@ def test_the_csv_has_one_row_per_line_and_the_drill_downs_rows(
     assert line["object"] == "5 Aufgaben verschoben"
     assert line["group"] == rescheduled and line["group_size"] == "5"
     assert line["object_id"] == "" and line["field"] == "earliest_start"
+    # the same new start for all: shown once, in server time (Europe/Berlin)
+    start = UpdateTask.objects.filter(status="planned").values_list("earliest_start", flat=True)
+    assert line["new"] == format_server_time(start[0], ZoneInfo("Europe/Berlin"))
     rows = _csv(client.get(f"/change-log/?group={rescheduled}&format=csv"))
     assert len(rows) == 5
     assert f"{a_tenants[0].name} → 14.10" in {r["object"] for r in rows}

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from ucfleet.audit.grouping import SINGLE
 from ucfleet.audit.models import ChangeLogEntry
-from ucfleet.web.changelog_readable import make_readable, readable_value
+from ucfleet.web.changelog_readable import ServerZone, make_readable, readable_value
 
 # (action, object type) → the line's words: `n` chooses the plural form, `%(count)s` shows
 # the number of objects with its grouping (5,000 / 5.000).
@@ -88,6 +88,7 @@ def make_readable_lines(lines: Iterable[dict[str, Any]], admin: Any) -> list[Cha
     lines = list(lines)
     firsts = ChangeLogEntry.objects.in_bulk([line["first"] for line in lines])
     entries = make_readable([firsts[line["first"]] for line in lines], admin)
+    zone = ServerZone()
     for line, entry in zip(lines, entries, strict=True):
         count = line["partner_count"] if entry.object_type in PER_PARTNER else line["object_count"]
         bulk = not line["key"].startswith(SINGLE) and line["size"] > 1
@@ -108,6 +109,6 @@ def make_readable_lines(lines: Iterable[dict[str, Any]], admin: Any) -> list[Cha
         entry.group_url = drill_down_url(line["key"])  # type: ignore[attr-defined]
         same_old = line["old_low"] == line["old_high"]
         same_new = line["new_low"] == line["new_high"]
-        entry.old_text = readable_value(entry.field, entry.old) if same_old else "…"  # type: ignore[attr-defined]
-        entry.new_text = readable_value(entry.field, entry.new) if same_new else "…"  # type: ignore[attr-defined]
+        entry.old_text = readable_value(entry.field, entry.old, zone) if same_old else "…"  # type: ignore[attr-defined]
+        entry.new_text = readable_value(entry.field, entry.new, zone) if same_new else "…"  # type: ignore[attr-defined]
     return entries

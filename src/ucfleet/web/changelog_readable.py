@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from django.urls import reverse
@@ -94,7 +95,35 @@ _LABELS = {
 }
 
 
-def readable_value(field: str, value: str) -> str:
+# Fields whose values are times (ISO 8601 with offset): shown in server time (R3).
+TIME_FIELDS = {"earliest_start", "latest_start", "start", "end", "started", "finished"}
+
+
+class ServerZone:
+    """The server's zone, read once per page and only where a time is shown."""
+
+    def __init__(self) -> None:
+        self._zone: Any = None
+
+    def __call__(self) -> Any:
+        if self._zone is None:
+            self._zone = server_zone()
+        return self._zone
+
+
+def _time_text(value: str, zone: Callable[[], Any]) -> str | None:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return format_server_time(moment, zone()) if moment.tzinfo else None
+
+
+def readable_value(field: str, value: str, zone: Callable[[], Any] | None = None) -> str:
+    if field in TIME_FIELDS and value:
+        text = _time_text(value, zone or ServerZone())
+        if text is not None:
+            return text
     labels = _LABELS.get(field)
     if labels is not None and value in labels:
         return str(labels[value])
@@ -115,12 +144,13 @@ def make_readable(entries: Iterable[ChangeLogEntry], admin: Any) -> list[ChangeL
     from ucfleet.web.views.changelog import ChangeLogFilterForm  # the view imports this module
 
     labels = {code: str(label) for code, label in ChangeLogFilterForm.OBJECT_TYPES}
+    zone = ServerZone()
     for entry in entries:
         found = names.get(entry.object_type, {}).get(
             int(entry.object_id) if entry.object_id.isdigit() else -1
         )
         entry.object_label = labels.get(entry.object_type, entry.object_type)  # type: ignore[attr-defined]
         entry.object_name, entry.object_url = found or ("", "")  # type: ignore[attr-defined]
-        entry.old_text = readable_value(entry.field, entry.old)  # type: ignore[attr-defined]
-        entry.new_text = readable_value(entry.field, entry.new)  # type: ignore[attr-defined]
+        entry.old_text = readable_value(entry.field, entry.old, zone)  # type: ignore[attr-defined]
+        entry.new_text = readable_value(entry.field, entry.new, zone)  # type: ignore[attr-defined]
     return entries
