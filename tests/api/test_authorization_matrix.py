@@ -80,6 +80,7 @@ ROWS = [
     Row("GET", "/scale-units/", 200, 200, None),
     Row("GET", "/scale-units/{scale_unit}/", 200, 200),
     Row("GET", "/tenants/", 200, 200, None),
+    Row("GET", "/tenants/?format=csv", 200, 200, None),
     Row(
         "POST",
         "/tenants/",
@@ -139,6 +140,8 @@ ROWS = [
         body={"action": "delete"},
     ),
     Row("GET", "/update-tasks/", 200, 200, None),
+    Row("GET", "/update-tasks/?format=csv", 200, 200, None),
+    Row("GET", "/update-tasks/?format=csv&partner={partner}", 200, 200),
     Row("POST", "/update-tasks/", 201, 201, body=schedule_body),
     Row(
         "POST",

@@ -214,6 +214,14 @@ class TaskFilterSerializer(serializers.Serializer):
     forced = serializers.BooleanField(required=False)
 
 
+class TaskListQuerySerializer(TaskFilterSerializer):
+    format = serializers.ChoiceField(
+        choices=["json", "csv"],
+        required=False,
+        help_text="`csv` exports every task the filters select (not one page), streamed",
+    )
+
+
 class BulkDeleteSerializer(TaskFilterSerializer):
     ids = serializers.ListField(child=IdField(), required=False, min_length=1, max_length=MAX_IDS)
     all = serializers.BooleanField(

@@ -100,3 +100,8 @@ class TenantFilterSerializer(serializers.Serializer):
     )
     update_scheduled = serializers.BooleanField(required=False)
     auto_update_allowed = serializers.BooleanField(required=False)
+    format = serializers.ChoiceField(
+        choices=["json", "csv"],
+        required=False,
+        help_text="`csv` exports every tenant the filters select (not one page), streamed",
+    )

@@ -10,7 +10,6 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import renderers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -18,6 +17,7 @@ from ucfleet.api.fields import UtcDateTimeField
 from ucfleet.api.params import validated_query
 from ucfleet.api.v1.serializers.audit import ChangeLogEntrySerializer, ChangeLogFilterSerializer
 from ucfleet.api.v1.views.base import ApiViewSet
+from ucfleet.api.v1.views.csv import CsvListMixin
 from ucfleet.audit.csv import spreadsheet_safe_cell
 from ucfleet.audit.grouping import SINGLE, change_log_lines, group_sizes
 from ucfleet.audit.models import ChangeLogEntry
@@ -35,19 +35,6 @@ CSV_COLUMNS = [
     "new",
     "group",
 ]
-
-
-class CsvRenderer(renderers.BaseRenderer):
-    """Selected by `?format=csv` (DRF's format override); the view streams the body itself."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(
-        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
-    ) -> bytes:
-        return b"" if data is None else str(data).encode()
 
 
 class _Echo:
@@ -96,10 +83,9 @@ def filter_entries(entries: QuerySet[ChangeLogEntry], filters: dict[str, Any]) -
     return entries
 
 
-class ChangeLogViewSet(ApiViewSet):
+class ChangeLogViewSet(CsvListMixin, ApiViewSet):
     queryset = ChangeLogEntry.objects.none()
     serializer_class = ChangeLogEntrySerializer
-    renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CsvRenderer]
 
     @extend_schema(
         parameters=[ChangeLogFilterSerializer],
@@ -132,9 +118,3 @@ class ChangeLogViewSet(ApiViewSet):
         context = {**self.get_serializer_context(), "group_sizes": sizes}
         data = ChangeLogEntrySerializer(page, many=True, context=context).data
         return self.get_paginated_response(data)
-
-    def handle_exception(self, exc: Exception) -> Response:
-        # Errors are JSON whatever format was asked for, as everywhere in the API.
-        self.request.accepted_renderer = renderers.JSONRenderer()
-        self.request.accepted_media_type = "application/json"
-        return super().handle_exception(exc)

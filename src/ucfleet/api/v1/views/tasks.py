@@ -21,10 +21,17 @@ from ucfleet.api.v1.serializers.tasks import (
     ScheduleResultSerializer,
     ScheduleSerializer,
     TaskDetailSerializer,
-    TaskFilterSerializer,
+    TaskListQuerySerializer,
     TaskSerializer,
 )
 from ucfleet.api.v1.views.base import ApiViewSet
+from ucfleet.api.v1.views.csv import (
+    CsvListMixin,
+    csv_export,
+    csv_or,
+    wants_csv,
+)
+from ucfleet.audit.exports import TASK_COLUMNS
 from ucfleet.tenants.queries import get_partner_for, get_tenant_for
 from ucfleet.updates import services
 from ucfleet.updates.models import TaskAttempt, TaskStep, UpdateTask
@@ -79,7 +86,7 @@ def bulk_answer(result: services.BulkResult) -> Response:
     return Response(BulkResultSerializer(result).data)
 
 
-class UpdateTaskViewSet(ApiViewSet):
+class UpdateTaskViewSet(CsvListMixin, ApiViewSet):
     queryset = UpdateTask.objects.none()
     serializer_class = TaskSerializer
 
@@ -96,11 +103,14 @@ class UpdateTaskViewSet(ApiViewSet):
     def listed(self, pk: int) -> UpdateTask:
         return with_list_relations(tasks_visible_to(self.admin).filter(pk=pk)).get()
 
-    @extend_schema(parameters=[TaskFilterSerializer])
-    def list(self, request: Request) -> Response:
-        filters = validated_query(TaskFilterSerializer, request)
+    @extend_schema(parameters=[TaskListQuerySerializer], responses=csv_or(TaskSerializer))
+    def list(self, request: Request) -> Any:
+        filters = validated_query(TaskListQuerySerializer, request)
         tasks = filter_tasks(self.admin, with_list_relations(tasks_visible_to(self.admin)), filters)
-        return self.paged(tasks.order_by("earliest_start", "id"))
+        tasks = tasks.order_by("earliest_start", "id")
+        if wants_csv(request):
+            return csv_export("update-tasks", tasks, TASK_COLUMNS)
+        return self.paged(tasks)
 
     @extend_schema(responses=TaskDetailSerializer)
     def retrieve(self, request: Request, pk: str) -> Response:

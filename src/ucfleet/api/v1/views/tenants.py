@@ -19,6 +19,13 @@ from ucfleet.api.v1.serializers.tenants import (
     TenantWriteSerializer,
 )
 from ucfleet.api.v1.views.base import ApiViewSet
+from ucfleet.api.v1.views.csv import (
+    CsvListMixin,
+    csv_export,
+    csv_or,
+    wants_csv,
+)
+from ucfleet.audit.exports import TENANT_COLUMNS
 from ucfleet.core.errors import NotFound
 from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
 from ucfleet.tenants.queries import (
@@ -80,7 +87,7 @@ def filter_tenants(admin: Any, tenants: QuerySet[Tenant], filters: dict[str, Any
     return tenants
 
 
-class TenantViewSet(ApiViewSet):
+class TenantViewSet(CsvListMixin, ApiViewSet):
     queryset = Tenant.objects.none()
     serializer_class = TenantSerializer
 
@@ -93,11 +100,13 @@ class TenantViewSet(ApiViewSet):
             raise NotFound("No such UC tenant.")
         return tenant
 
-    @extend_schema(parameters=[TenantFilterSerializer])
-    def list(self, request: Request) -> Response:
+    @extend_schema(parameters=[TenantFilterSerializer], responses=csv_or(TenantSerializer))
+    def list(self, request: Request) -> Any:
         filters = validated_query(TenantFilterSerializer, request)
-        tenants = filter_tenants(self.admin, self.visible(), filters)
-        return self.paged(tenants.order_by("name", "id"))
+        tenants = filter_tenants(self.admin, self.visible(), filters).order_by("name", "id")
+        if wants_csv(request):
+            return csv_export("tenants", tenants, TENANT_COLUMNS)
+        return self.paged(tenants)
 
     def retrieve(self, request: Request, pk: str) -> Response:
         return self.answer(self.load(self.object_id()))
