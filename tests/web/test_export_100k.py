@@ -1,5 +1,6 @@
-"""An export of 100,000 tasks (the portal's button and the API's `?format=csv`) streams every row while the process's memory stays bounded:
-rows are read in keyset chunks and written as they come (tracemalloc measures the peak)."""
+"""An export of 100,000 tasks (the portal's button and the API's `?format=csv`) streams
+every row while the process's memory stays bounded: rows are read in keyset chunks and
+written as they come (tracemalloc measures the peak)."""
 
 from __future__ import annotations
 
