@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "ucfleet.versions",
     "ucfleet.maintenance",
     "ucfleet.updates",
+    "ucfleet.rollouts",
     "ucfleet.notifications",
     "ucfleet.webhooks",
     "ucfleet.audit",
@@ -251,6 +252,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TaskStatusEnum": "ucfleet.updates.choices.Status",
         "NotificationStatusEnum": "ucfleet.notifications.choices.Status",
+        "RolloutStatusEnum": "ucfleet.rollouts.choices.RolloutStatus",
+        "WaveStatusEnum": "ucfleet.rollouts.choices.WaveStatus",
     },
 }
 

@@ -54,6 +54,14 @@ class ScheduleRequest:
     confirm_auto_update_disabled: bool = False
     # R25: wait while the tenant has active calls (False: update regardless).
     wait_for_idle: bool = True
+    # The rollout (R18, R20, R21): its name (empty: target version and date), its waves
+    # as [{"count": n} | {"percent": p}] (None: one wave; the last takes the rest), the
+    # soak between waves and the error budget (at most one of the two).
+    name: str = ""
+    waves: list[dict[str, Any]] | None = None
+    soak_minutes: int = 0
+    max_failures: int | None = None
+    max_failure_percent: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +86,8 @@ class PlannedTask:
     earliest_start: datetime
     latest_start: datetime | None
     warnings: list[str] = field(default_factory=list)
+    # The rollout's wave the tenant is in (R20), set when the plan is split into waves.
+    wave: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +121,8 @@ class SchedulePlan:
     planned: list[PlannedTask]
     skipped: list[Skip]
     warnings: list[Notice]
+    # The rollout's waves (rollouts.building.WavePlan), set when the plan is split.
+    waves: list[Any] = field(default_factory=list)
 
 
 def _validate_options(admin: Actor, request: ScheduleRequest) -> None:
