@@ -62,6 +62,7 @@ def test_the_short_chaos_soak_keeps_every_invariant(tmp_path):
     assert figures["SIGKILLs"] >= 3
     assert figures["PostgreSQL restart (s down)"] > 0
     reasons = figures["failures by reason"]
-    assert reasons.get("update failed: restored") == figures["faulted updates (2 %)"] > 0
+    # A faulted tenant's task fails its update and is restored, unless a kill took it first.
+    assert 0 < reasons.get("update failed: restored", 0) <= figures["faulted updates (2 %)"]
     assert reasons.get("interrupted: worker lost", 0) > 0
     assert figures["e-mails"]["received"] == figures["e-mails"]["outbox"] > 0
