@@ -6,15 +6,19 @@ without a worker (a dedicated sender, or `--burst` from scripts and tests).
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import DatabaseError, connection
 
 from ucfleet.notifications.sender import send_due
 from ucfleet.webhooks import delivery as webhooks
+
+log = logging.getLogger("ucfleet.notifications")
 
 
 class Command(BaseCommand):
@@ -45,7 +49,18 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         total = 0
         while not stopping:
-            sent = send_due(limit=limit) + webhooks.send_due(limit=limit)
+            try:
+                sent = send_due(limit=limit) + webhooks.send_due(limit=limit)
+            except DatabaseError:
+                # The database went away (a restart, a fail-over): drop the connection and
+                # try again, like the worker. A claim cut short is taken back after the
+                # claim timeout (decision 0005); nothing is lost.
+                if burst:
+                    raise
+                log.exception("database error in send-outbox; retrying")
+                connection.close()
+                time.sleep(poll)
+                continue
             total += sent
             if sent == 0:
                 if burst:
