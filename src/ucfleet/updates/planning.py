@@ -6,6 +6,7 @@ administrator confirms is exactly what gets created.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance import queries as maintenance
 from ucfleet.tenants.models import Tenant
 from ucfleet.tenants.queries import get_partner_for, tenants_visible_to
+from ucfleet.updates.capacity import place_in_windows
 from ucfleet.updates.choices import OPEN_STATUSES, SkipReason, TaskType, Timing, WarningCode
 from ucfleet.updates.models import UpdateTask
 from ucfleet.versions.models import SoftwareVersion
@@ -66,6 +68,7 @@ class TenantRow:
     version_id: int
     auto_update_allowed: bool
     notification_email: str
+    scale_unit_id: int | None
 
 
 @dataclass(slots=True)
@@ -104,6 +107,9 @@ class Notice:
 
 @dataclass
 class SchedulePlan:
+    """`earliest_start`/`latest_start` are the first period used; each planned task carries
+    its own (maintenance-window tasks spread over occurrences with room, R23)."""
+
     target_version: SoftwareVersion
     timing: str
     earliest_start: datetime
@@ -111,6 +117,14 @@ class SchedulePlan:
     planned: list[PlannedTask]
     skipped: list[Skip]
     warnings: list[Notice]
+
+    def periods(self) -> list[tuple[datetime, datetime | None, int]]:
+        """The distinct (earliest start, latest start) of the planned tasks, in order, each
+        with how many tasks it takes: the preview's summary of dates."""
+        counts: dict[tuple[datetime, datetime | None], int] = defaultdict(int)
+        for p in self.planned:
+            counts[(p.earliest_start, p.latest_start)] += 1
+        return [(e, lt, n) for (e, lt), n in sorted(counts.items(), key=lambda kv: kv[0][0])]
 
 
 def _validate_options(admin: Actor, request: ScheduleRequest) -> None:
@@ -220,6 +234,7 @@ def _tenant_rows(tenants: QuerySet[Tenant]) -> Iterator[TenantRow]:
         "version_id",
         "auto_update_allowed",
         "notification_email",
+        "scale_unit_id",
     )
     for row in rows.iterator(chunk_size=BATCH):
         yield TenantRow(*row)
@@ -261,6 +276,7 @@ def plan_updates(
     allows_same = request.redeploy or request.task_type == TaskType.RECREATE
 
     plan = SchedulePlan(target, request.timing, earliest, latest, [], [], [])
+    units: list[int | None] = []  # per planned task: its tenant's scale unit (R23)
     for row in (row for tenants in selection for row in _tenant_rows(tenants)):
         reason = _skip_reason(
             row,
@@ -286,7 +302,22 @@ def plan_updates(
             planned.warnings.append(WarningCode.NO_CUSTOMER_EMAIL)
         plan.warnings.extend(Notice(row.id, row.name, code) for code in planned.warnings)
         plan.planned.append(planned)
+        units.append(row.scale_unit_id)
+    if request.timing == Timing.MAINTENANCE_WINDOW:
+        _place_in_windows(plan, units, now=moment)
     return plan
+
+
+def _place_in_windows(plan: SchedulePlan, units: list[int | None], *, now: datetime) -> None:
+    """R23: each task in the first occurrence with room for its scale unit and globally;
+    the plan's own period becomes the first one used."""
+    periods = place_in_windows(
+        ((p.tenant_id, unit) for p, unit in zip(plan.planned, units, strict=True)), now=now
+    )
+    for p, (earliest, latest) in zip(plan.planned, periods, strict=True):
+        p.earliest_start, p.latest_start = earliest, latest
+    if periods:
+        plan.earliest_start, plan.latest_start = min(periods)
 
 
 def _skip_reason(
