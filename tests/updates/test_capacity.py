@@ -280,7 +280,7 @@ def test_placement_queries_do_not_grow_with_the_tenants(window, unit, partner_a,
 def test_a_missed_window_task_moves_to_the_next_occurrence_with_room(
     platform_admin, window, unit, partner_a, versions
 ):
-    first, second = occurrences(2)
+    _first, second = occurrences(2)
     filling = tenants_on(unit, partner_a, versions, ROOM)
     schedule_updates(platform_admin, window_request(filling, versions))
     now = timezone.now()
