@@ -3,10 +3,11 @@
 An occurrence of length L, with expected task duration d, takes at most
 `cap × (⌊(L − d) / d⌋ + 1)` starts per scale unit with that cap, and the global cap
 (UCFLEET_MAX_CONCURRENT_TASKS) likewise for all tasks together; tenants without a scale
-unit count against the global cap only. The open tasks already there (planned, held, in
-progress, by their earliest start) use up room. Tenants are placed in the order given, each
-in the first occurrence with room for its unit and globally; occurrences a platform
-maintenance blocks (R8) are skipped. docs/decisions/0007-capacity-placement.md has the rule.
+unit count against the global cap only. The open tasks already there (planned and in
+progress by their earliest start, held ones that have a period) use up room. Tenants are
+placed in the order given, each in the first occurrence with room for its unit and
+globally; occurrences a platform maintenance blocks (R8) are skipped.
+docs/decisions/0007-capacity-placement.md has the rule.
 
 Queries: the window, its slots, the platform maintenances, the caps, and one grouped count
 of the existing tasks per (start, unit) over the range of occurrences used (one more per
@@ -31,10 +32,17 @@ from ucfleet.core.timeutils import zone
 from ucfleet.maintenance import queries as maintenance
 from ucfleet.maintenance.windows import Occurrence, occurrences_after, overlaps
 from ucfleet.tenants.models import ScaleUnit
-from ucfleet.updates.choices import OPEN_STATUSES
+from ucfleet.updates.choices import OPEN_STATUSES, Status
 from ucfleet.updates.models import UpdateTask
 
 Period = tuple[datetime, datetime]
+
+# The tasks that use up room where their earliest start lies: planned and in progress, and
+# held ones that have a period (a paused rollout's). The held tasks of a wave not yet
+# released have no latest start: they are placed when the wave is released.
+COUNTED = Q(status__in=[s for s in OPEN_STATUSES if s != Status.HELD]) | Q(
+    status=Status.HELD, latest_start__isnull=False
+)
 
 # How far ahead an occurrence may lie (as maintenance.windows.next_window_after).
 HORIZON = timedelta(days=400)
@@ -109,7 +117,7 @@ class _Occurrences:
         """One grouped query: open tasks per (earliest start, unit) in the new range; each
         counts in the occurrence whose [start, end) holds its earliest start."""
         tasks = UpdateTask.objects.filter(
-            status__in=list(OPEN_STATUSES),
+            COUNTED,
             earliest_start__gte=new[0].start,
             earliest_start__lt=max(s.end for s in new),
         )

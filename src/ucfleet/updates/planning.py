@@ -56,6 +56,14 @@ class ScheduleRequest:
     confirm_auto_update_disabled: bool = False
     # R25: wait while the tenant has active calls (False: update regardless).
     wait_for_idle: bool = True
+    # The rollout (R18, R20, R21): its name (empty: target version and date), its waves
+    # as [{"count": n} | {"percent": p}] (None: one wave; the last takes the rest), the
+    # soak between waves and the error budget (at most one of the two).
+    name: str = ""
+    waves: list[dict[str, Any]] | None = None
+    soak_minutes: int = 0
+    max_failures: int | None = None
+    max_failure_percent: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +89,10 @@ class PlannedTask:
     earliest_start: datetime
     latest_start: datetime | None
     warnings: list[str] = field(default_factory=list)
+    # The tenant's scale unit: its cap decides the room in a window occurrence (R23).
+    scale_unit_id: int | None = None
+    # The rollout's wave the tenant is in (R20), set when the plan is split into waves.
+    wave: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +129,8 @@ class SchedulePlan:
     planned: list[PlannedTask]
     skipped: list[Skip]
     warnings: list[Notice]
+    # The rollout's waves (rollouts.building.WavePlan), set when the plan is split.
+    waves: list[Any] = field(default_factory=list)
 
     def periods(self) -> list[tuple[datetime, datetime | None, int]]:
         """The distinct (earliest start, latest start) of the planned tasks, in order, each
@@ -276,7 +290,6 @@ def plan_updates(
     allows_same = request.redeploy or request.task_type == TaskType.RECREATE
 
     plan = SchedulePlan(target, request.timing, earliest, latest, [], [], [])
-    units: list[int | None] = []  # per planned task: its tenant's scale unit (R23)
     for row in (row for tenants in selection for row in _tenant_rows(tenants)):
         reason = _skip_reason(
             row,
@@ -292,7 +305,14 @@ def plan_updates(
             plan.skipped.append(Skip(row.id, row.name, reason))
             continue
         planned = PlannedTask(
-            row.id, row.name, row.partner_id, row.partner_name, row.version_id, earliest, latest
+            row.id,
+            row.name,
+            row.partner_id,
+            row.partner_name,
+            row.version_id,
+            earliest,
+            latest,
+            scale_unit_id=row.scale_unit_id,
         )
         if is_downgrade(target=target_facts, current=facts[row.version_id]):
             planned.warnings.append(WarningCode.DOWNGRADE)
@@ -302,22 +322,26 @@ def plan_updates(
             planned.warnings.append(WarningCode.NO_CUSTOMER_EMAIL)
         plan.warnings.extend(Notice(row.id, row.name, code) for code in planned.warnings)
         plan.planned.append(planned)
-        units.append(row.scale_unit_id)
-    if request.timing == Timing.MAINTENANCE_WINDOW:
-        _place_in_windows(plan, units, now=moment)
     return plan
 
 
-def _place_in_windows(plan: SchedulePlan, units: list[int | None], *, now: datetime) -> None:
-    """R23: each task in the first occurrence with room for its scale unit and globally;
-    the plan's own period becomes the first one used."""
-    periods = place_in_windows(
-        ((p.tenant_id, unit) for p, unit in zip(plan.planned, units, strict=True)), now=now
-    )
-    for p, (earliest, latest) in zip(plan.planned, periods, strict=True):
+def place_first_wave(plan: SchedulePlan, tasks: list[PlannedTask], *, now: datetime) -> None:
+    """R23 for a maintenance-window plan: `tasks` (the plan's first wave, in order) each in
+    the first occurrence with room for its scale unit and globally; the plan's own period
+    becomes the first one used. The tasks of held waves keep the plan's first start, with
+    no latest start, until their wave is released and placed (a held task counts against
+    an occurrence's room only with a latest start: a paused one)."""
+    if plan.timing != Timing.MAINTENANCE_WINDOW:
+        return
+    periods = place_in_windows(((p.tenant_id, p.scale_unit_id) for p in tasks), now=now)
+    for p, (earliest, latest) in zip(tasks, periods, strict=True):
         p.earliest_start, p.latest_start = earliest, latest
     if periods:
         plan.earliest_start, plan.latest_start = min(periods)
+    placed = {id(p) for p in tasks}
+    for p in plan.planned:
+        if id(p) not in placed:
+            p.earliest_start, p.latest_start = plan.earliest_start, None
 
 
 def _skip_reason(
