@@ -24,6 +24,8 @@ from ucfleet.maintenance.services import SlotInput, update_window
 from ucfleet.maintenance.windows import Occurrence
 from ucfleet.notifications.choices import Kind
 from ucfleet.notifications.models import Notification
+from ucfleet.rollouts.models import RolloutWave
+from ucfleet.rollouts.releasing import release_wave
 from ucfleet.updates.capacity import place_in_windows, starts_per_slot
 from ucfleet.updates.choices import Status, Timing
 from ucfleet.updates.execution import handle_missed_windows
@@ -327,3 +329,30 @@ def test_moving_conflicting_window_tasks_respects_room(
 
     assert len(result.done) == 2
     assert starts_of(moving) == [second.start, third.start]
+
+
+def test_held_waves_reserve_no_room_and_are_placed_with_room_when_released(
+    platform_admin, window, unit, partner_a, versions
+):
+    first, second, third = occurrences(3)
+    rollout_tenants = tenants_on(unit, partner_a, versions, ROOM + 3)
+    result = schedule_updates(
+        platform_admin,
+        window_request(rollout_tenants, versions, waves=[{"count": ROOM}, {"percent": 100}]),
+    )
+    held = UpdateTask.objects.filter(rollout=result.rollout, status=Status.HELD)
+    assert held.count() == 3 and set(held.values_list("latest_start", flat=True)) == {None}
+    assert starts_of(rollout_tenants[:ROOM]) == [first.start] * ROOM
+    # Another request: the first occurrence is full, the held wave takes nothing.
+    others = tenants_on(unit, partner_a, versions, ROOM - 2)
+    schedule_updates(platform_admin, window_request(others, versions))
+    assert starts_of(others) == [second.start] * (ROOM - 2)
+
+    wave = RolloutWave.objects.get(rollout=result.rollout, index=2)
+    released = release_wave(wave.pk)
+
+    assert len(released) == 3
+    assert starts_of(rollout_tenants[ROOM:]) == [second.start] * 2 + [third.start]
+    assert set(UpdateTask.objects.filter(pk__in=released).values_list("status", flat=True)) == {
+        Status.PLANNED
+    }
