@@ -11,6 +11,8 @@ rollout was paused (a waiting or handed-back task).
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -25,7 +27,8 @@ from ucfleet.rollouts import events
 from ucfleet.rollouts.choices import ACTIVE_ROLLOUT_STATUSES, RolloutStatus, WaveStatus
 from ucfleet.rollouts.models import Rollout, RolloutWave
 from ucfleet.rollouts.transitions import hold_planned, settle
-from ucfleet.updates.choices import OPEN_STATUSES, Status
+from ucfleet.updates.capacity import place_in_windows
+from ucfleet.updates.choices import OPEN_STATUSES, Status, Timing
 from ucfleet.updates.models import UpdateTask
 from ucfleet.updates.planning import task_period
 from ucfleet.webhooks.emission import emit_task_changes
@@ -36,18 +39,24 @@ Period = tuple[datetime, datetime | None]
 
 
 def place_released(
-    rollout: Rollout, task_rows: list[tuple[int, int]], *, now: datetime
+    rollout: Rollout, task_rows: Sequence[tuple[int, int, int | None]], *, now: datetime
 ) -> dict[Period, list[int]]:
     """THE call site of the start of released tasks: (earliest, latest) → task ids.
 
-    `task_rows` are (task id, tenant id) in the wave's order. A new request of the same
-    timing would start now (Immediately) or in the next maintenance-window occurrence.
-    Capacity-aware placement (R23) swaps this body for
-    `ucfleet.updates.capacity.place_in_windows` (tenants in order → each tenant's period),
-    grouping the tasks by the period they got.
+    `task_rows` are (task id, tenant id, scale unit id) in the wave's order. A new request
+    of the same timing would start now (Immediately) or, for the maintenance window, each
+    tenant in the next occurrence with room for its scale unit and globally (R23,
+    `ucfleet.updates.capacity.place_in_windows`); the tasks are grouped by their period.
     """
-    period = task_period(rollout.timing, None, now=now)
-    return {period: [pk for pk, _ in task_rows]}
+    if rollout.timing != Timing.MAINTENANCE_WINDOW:
+        period = task_period(rollout.timing, None, now=now)
+        return {period: [pk for pk, _tenant, _unit in task_rows]}
+    task_period(rollout.timing, None, now=now)  # refuses when no occurrence is free (R8)
+    placed = place_in_windows([(tenant, unit) for _pk, tenant, unit in task_rows], now=now)
+    grouped: dict[Period, list[int]] = defaultdict(list)
+    for (pk, _tenant, _unit), period in zip(task_rows, placed, strict=True):
+        grouped[period].append(pk)
+    return dict(grouped)
 
 
 def release_wave(wave_id: int, *, now: datetime | None = None) -> list[int]:
@@ -63,7 +72,7 @@ def release_wave(wave_id: int, *, now: datetime | None = None) -> list[int]:
             UpdateTask.objects.filter(rollout=rollout, wave=wave.index, status=Status.HELD)
             .exclude(partner_id__in=rollout.paused_partners or [])
             .order_by("id")
-            .values_list("pk", "tenant_id")
+            .values_list("pk", "tenant_id", "tenant__scale_unit_id")
         )
         placed = place_released(rollout, rows, now=now)  # may refuse: Invalid (no window, R8)
         if not compare_and_set(

@@ -6,6 +6,7 @@ administrator confirms is exactly what gets created.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance import queries as maintenance
 from ucfleet.tenants.models import Tenant
 from ucfleet.tenants.queries import get_partner_for, tenants_visible_to
+from ucfleet.updates.capacity import place_in_windows
 from ucfleet.updates.choices import OPEN_STATUSES, SkipReason, TaskType, Timing, WarningCode
 from ucfleet.updates.models import UpdateTask
 from ucfleet.versions.models import SoftwareVersion
@@ -74,6 +76,7 @@ class TenantRow:
     version_id: int
     auto_update_allowed: bool
     notification_email: str
+    scale_unit_id: int | None
 
 
 @dataclass(slots=True)
@@ -86,6 +89,8 @@ class PlannedTask:
     earliest_start: datetime
     latest_start: datetime | None
     warnings: list[str] = field(default_factory=list)
+    # The tenant's scale unit: its cap decides the room in a window occurrence (R23).
+    scale_unit_id: int | None = None
     # The rollout's wave the tenant is in (R20), set when the plan is split into waves.
     wave: int = 1
 
@@ -114,6 +119,9 @@ class Notice:
 
 @dataclass
 class SchedulePlan:
+    """`earliest_start`/`latest_start` are the first period used; each planned task carries
+    its own (maintenance-window tasks spread over occurrences with room, R23)."""
+
     target_version: SoftwareVersion
     timing: str
     earliest_start: datetime
@@ -123,6 +131,14 @@ class SchedulePlan:
     warnings: list[Notice]
     # The rollout's waves (rollouts.building.WavePlan), set when the plan is split.
     waves: list[Any] = field(default_factory=list)
+
+    def periods(self) -> list[tuple[datetime, datetime | None, int]]:
+        """The distinct (earliest start, latest start) of the planned tasks, in order, each
+        with how many tasks it takes: the preview's summary of dates."""
+        counts: dict[tuple[datetime, datetime | None], int] = defaultdict(int)
+        for p in self.planned:
+            counts[(p.earliest_start, p.latest_start)] += 1
+        return [(e, lt, n) for (e, lt), n in sorted(counts.items(), key=lambda kv: kv[0][0])]
 
 
 def _validate_options(admin: Actor, request: ScheduleRequest) -> None:
@@ -232,6 +248,7 @@ def _tenant_rows(tenants: QuerySet[Tenant]) -> Iterator[TenantRow]:
         "version_id",
         "auto_update_allowed",
         "notification_email",
+        "scale_unit_id",
     )
     for row in rows.iterator(chunk_size=BATCH):
         yield TenantRow(*row)
@@ -288,7 +305,14 @@ def plan_updates(
             plan.skipped.append(Skip(row.id, row.name, reason))
             continue
         planned = PlannedTask(
-            row.id, row.name, row.partner_id, row.partner_name, row.version_id, earliest, latest
+            row.id,
+            row.name,
+            row.partner_id,
+            row.partner_name,
+            row.version_id,
+            earliest,
+            latest,
+            scale_unit_id=row.scale_unit_id,
         )
         if is_downgrade(target=target_facts, current=facts[row.version_id]):
             planned.warnings.append(WarningCode.DOWNGRADE)
@@ -299,6 +323,25 @@ def plan_updates(
         plan.warnings.extend(Notice(row.id, row.name, code) for code in planned.warnings)
         plan.planned.append(planned)
     return plan
+
+
+def place_first_wave(plan: SchedulePlan, tasks: list[PlannedTask], *, now: datetime) -> None:
+    """R23 for a maintenance-window plan: `tasks` (the plan's first wave, in order) each in
+    the first occurrence with room for its scale unit and globally; the plan's own period
+    becomes the first one used. The tasks of held waves keep the plan's first start, with
+    no latest start, until their wave is released and placed (a held task counts against
+    an occurrence's room only with a latest start: a paused one)."""
+    if plan.timing != Timing.MAINTENANCE_WINDOW:
+        return
+    periods = place_in_windows(((p.tenant_id, p.scale_unit_id) for p in tasks), now=now)
+    for p, (earliest, latest) in zip(tasks, periods, strict=True):
+        p.earliest_start, p.latest_start = earliest, latest
+    if periods:
+        plan.earliest_start, plan.latest_start = min(periods)
+    placed = {id(p) for p in tasks}
+    for p in plan.planned:
+        if id(p) not in placed:
+            p.earliest_start, p.latest_start = plan.earliest_start, None
 
 
 def _skip_reason(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
 
@@ -12,9 +12,9 @@ from ucfleet.accounts.actors import SYSTEM
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.cas import bulk_compare_and_set
 from ucfleet.core.timeutils import now as utcnow
-from ucfleet.maintenance.queries import get_window, next_task_window
 from ucfleet.notifications import services as notify
 from ucfleet.rollouts.hooks import tasks_ended
+from ucfleet.updates.capacity import place
 from ucfleet.updates.choices import Status, Timing
 from ucfleet.updates.execution.common import START_WINDOW_MISSED, task_change
 from ucfleet.updates.models import UpdateTask
@@ -37,10 +37,12 @@ def handle_missed_windows(
     *, at: datetime | None = None, batch: int = MISSED_BATCH
 ) -> MissedWindows:
     """Planned tasks whose latest start has passed: a maintenance-window task moves to the next
-    window occurrence (its recipients are told the new date); any other fails with
+    window occurrence with room (R23; its recipients are told the new date); any other, and a
+    window task that finds no room within the horizon, fails with
     "start window missed" (the partner is told).
 
-    Bulk: one compare-and-set for all failures and one per old window of the moved tasks,
+    Bulk: one compare-and-set for all failures and one per old and new window of the moved
+    tasks,
     the change log in one go and the e-mails once per sweep (a digest per partner
     administrator), so the queries do not grow with the number of tasks."""
     at = at or utcnow()
@@ -56,47 +58,52 @@ def handle_missed_windows(
             "latest_start",
             "notify_partner",
             "waiting_reason",
+            "tenant__scale_unit_id",
         )[:batch]
     )
     if not missed:
         return result
     with transaction.atomic():
-        occurrence = None
-        if any(t["timing"] == Timing.MAINTENANCE_WINDOW for t in missed):
-            occurrence = next_task_window(at)
-        by_old_window: dict[tuple[datetime, datetime | None], list[int]] = defaultdict(list)
+        # R23: each window task in the next occurrence with room for its scale unit, in the
+        # order their windows were missed; one that finds none fails as a custom task does.
+        window_tasks = [t for t in missed if t["timing"] == Timing.MAINTENANCE_WINDOW]
+        placed = place(((t["pk"], t["tenant__scale_unit_id"]) for t in window_tasks), now=at)
+        new_period = {
+            t["pk"]: period for t, period in zip(window_tasks, placed, strict=True) if period
+        }
+        by_move: dict[tuple[datetime, datetime | None, datetime, datetime], list[int]] = (
+            defaultdict(list)
+        )
         # R25: a task that waited for a busy tenant fails with its waiting reason.
         failing: dict[str, list[int]] = defaultdict(list)
         for task in missed:
-            if task["timing"] == Timing.MAINTENANCE_WINDOW and occurrence is not None:
-                by_old_window[(task["earliest_start"], task["latest_start"])].append(task["pk"])
+            if task["pk"] in new_period:
+                key = (task["earliest_start"], task["latest_start"], *new_period[task["pk"]])
+                by_move[key].append(task["pk"])
             else:
                 failing[task["waiting_reason"] or START_WINDOW_MISSED].append(task["pk"])
 
         moved: set[int] = set()
-        if occurrence is not None:
-            expected_task = timedelta(minutes=get_window().expected_task_minutes)
-            new_window = {
-                "earliest_start": occurrence.start,
-                "latest_start": occurrence.latest_start(expected_task),
-                # A busy tenant's task starts afresh in the next window (R25).
-                "waiting_reason": "",
-                "next_check": None,
-                "busy_since": None,
-            }
-            for (earliest, latest), pks in by_old_window.items():
-                moved.update(
-                    bulk_compare_and_set(
-                        UpdateTask,
-                        pks,
-                        expected={
-                            "status": Status.PLANNED,
-                            "earliest_start": earliest,
-                            "latest_start": latest,
-                        },
-                        changes=new_window,
-                    )
+        for (earliest, latest, new_earliest, new_latest), pks in by_move.items():
+            moved.update(
+                bulk_compare_and_set(
+                    UpdateTask,
+                    pks,
+                    expected={
+                        "status": Status.PLANNED,
+                        "earliest_start": earliest,
+                        "latest_start": latest,
+                    },
+                    changes={
+                        "earliest_start": new_earliest,
+                        "latest_start": new_latest,
+                        # A busy tenant's task starts afresh in the next window (R25).
+                        "waiting_reason": "",
+                        "next_check": None,
+                        "busy_since": None,
+                    },
                 )
+            )
         # Still planned and still past its latest start: a task the portal moved or deleted
         # meanwhile is left as it now is.
         failed: set[int] = set()
@@ -110,7 +117,6 @@ def handle_missed_windows(
                 )
             )
 
-        new_start = occurrence.start.isoformat() if occurrence is not None else None
         moved_from: dict[bool, dict[int, datetime]] = defaultdict(dict)
         changes: list[Change] = []
         for task in missed:
@@ -123,7 +129,7 @@ def handle_missed_windows(
                         "reschedule",
                         "earliest_start",
                         task["earliest_start"].isoformat(),
-                        new_start,
+                        new_period[task["pk"]][0].isoformat(),
                     )
                 )
             elif task["pk"] in failed:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from ucfleet.accounts.actors import Actor
@@ -16,12 +17,13 @@ from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance import queries as maintenance
 from ucfleet.maintenance.queries import get_maintenance
 from ucfleet.maintenance.services import require_platform_admin
+from ucfleet.updates.capacity import place_in_windows
 from ucfleet.updates.choices import Timing
 from ucfleet.updates.models import UpdateTask
 from ucfleet.updates.planning import refuse_if_in_maintenance
 from ucfleet.updates.queries import tasks_conflicting_with
 from ucfleet.updates.services.deleting import delete_tasks
-from ucfleet.updates.services.rescheduling import move_tasks
+from ucfleet.updates.services.rescheduling import move_tasks_to
 from ucfleet.updates.services.results import BulkResult
 
 
@@ -47,32 +49,33 @@ def resolve_conflicts(admin: Actor, maintenance_id: Any, *, action: str) -> Bulk
     result = BulkResult()
     with transaction.atomic():
         by_timing: dict[str, list[UpdateTask]] = defaultdict(list)
-        for task in conflicts:
+        for task in conflicts.annotate(scale_unit_id=F("tenant__scale_unit_id")):
             by_timing[task.timing].append(task)
         for timing, tasks in by_timing.items():
-            earliest, latest = _next_allowed_period(timing, after=m.end)
-            refuse_if_in_maintenance(earliest, latest, field_name="action")
-            move_tasks(
-                admin,
-                tasks,
-                result,
-                earliest=earliest,
-                latest=latest,
-                timing=timing,
-                notify_partner=True,
-            )
+            if timing == Timing.MAINTENANCE_WINDOW:
+                periods = _window_periods(tasks)
+            else:
+                earliest, latest = _next_allowed_period(timing, after=m.end)
+                refuse_if_in_maintenance(earliest, latest, field_name="action")
+                periods = {t.pk: (earliest, latest) for t in tasks}
+            move_tasks_to(admin, tasks, result, periods=periods, timing=timing, notify_partner=True)
     return result
 
 
+def _window_periods(tasks: list[UpdateTask]) -> dict[int, tuple[datetime, datetime | None]]:
+    """Window tasks go to the next free occurrences with room for their scale units (R23),
+    in their order; the maintenance blocks their old occurrence, so they are not counted."""
+    try:
+        rows = [(t.tenant_id, getattr(t, "scale_unit_id", None)) for t in tasks]
+        placed = place_in_windows(rows, now=utcnow())
+    except Invalid as error:
+        raise Invalid.field("action", error.message, code=error.code) from None
+    return {t.pk: period for t, period in zip(tasks, placed, strict=True)}
+
+
 def _next_allowed_period(timing: str, *, after: datetime) -> tuple[datetime, datetime | None]:
-    """Window tasks go to the next free window occurrence; the others start when the
-    maintenance (and any maintenance right after it) is over."""
-    if timing == Timing.MAINTENANCE_WINDOW:
-        occurrence = maintenance.next_task_window(utcnow())
-        if occurrence is None:
-            raise Invalid.field("action", _("No later maintenance window is free."))
-        expected = timedelta(minutes=maintenance.get_window().expected_task_minutes)
-        return occurrence.start, occurrence.latest_start(expected)
+    """Immediate and custom tasks start when the maintenance (and any maintenance right
+    after it) is over."""
     start = _first_free_instant(after)
     if timing == Timing.IMMEDIATE:
         return start, None

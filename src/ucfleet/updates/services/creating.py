@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from typing import Any
 
 from django.db import connection, transaction
@@ -23,6 +22,7 @@ from ucfleet.updates.planning import (
     SchedulePlan,
     ScheduleRequest,
     Skip,
+    place_first_wave,
     plan_updates,
 )
 from ucfleet.updates.services.results import ScheduleResult
@@ -33,8 +33,10 @@ def preview_updates(admin: Actor, request: ScheduleRequest) -> SchedulePlan:
     """What `schedule_updates` would do now, per tenant and wave (`plan.waves`, each
     tenant's `wave`); writes nothing."""
     options = rollouts.validate_options(request)
-    plan = plan_updates(admin, request)
-    rollouts.split_waves(plan, options)
+    moment = utcnow()
+    plan = plan_updates(admin, request, now=moment)
+    waves = rollouts.split_waves(plan, options)
+    place_first_wave(plan, waves[0].tasks if waves else plan.planned, now=moment)
     return plan
 
 
@@ -42,7 +44,9 @@ def preview_updates(admin: Actor, request: ScheduleRequest) -> SchedulePlan:
 
 # The columns that differ per task, read from PlannedTask's fields of the same names; every
 # other column is one of the request's constants, named by the dict `schedule_updates` passes.
+# The period differs per task too: maintenance-window tasks spread over occurrences (R23).
 _PER_TENANT_COLUMNS = ("tenant_id", "partner_id", "from_version_id")
+_PERIOD_COLUMNS = ("earliest_start", "latest_start")
 
 
 def _insert_tasks(planned: list[PlannedTask], constants: dict[str, Any]) -> None:
@@ -58,16 +62,32 @@ def _insert_tasks(planned: list[PlannedTask], constants: dict[str, Any]) -> None
         name: fields[name].get_db_prep_save(value, connection) for name, value in constants.items()
     }
     table = connection.ops.quote_name(opts.db_table)
-    names = (*_PER_TENANT_COLUMNS, *prepared)
+    names = (*_PER_TENANT_COLUMNS, *_PERIOD_COLUMNS, *prepared)
     columns = ", ".join(connection.ops.quote_name(fields[c].column) for c in names)
     marks = ", ".join(["%s"] * len(names))
     constant_values = tuple(prepared.values())
+    # A request has few distinct periods (one per occurrence used): each is prepared once.
+    earliest_field, latest_field = (fields[c] for c in _PERIOD_COLUMNS)
+    periods: dict[tuple[Any, Any], tuple[Any, Any]] = {}
+
+    def period(p: PlannedTask) -> tuple[Any, Any]:
+        key = (p.earliest_start, p.latest_start)
+        if key not in periods:
+            periods[key] = (
+                earliest_field.get_db_prep_save(p.earliest_start, connection),
+                latest_field.get_db_prep_save(p.latest_start, connection),
+            )
+        return periods[key]
+
     sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
     with connection.cursor() as cursor:
         for batch in chunks(planned, BATCH):
             cursor.executemany(
                 sql,
-                [(*(getattr(p, c) for c in _PER_TENANT_COLUMNS), *constant_values) for p in batch],
+                [
+                    (p.tenant_id, p.partner_id, p.from_version_id, *period(p), *constant_values)
+                    for p in batch
+                ],
             )
 
 
@@ -80,8 +100,8 @@ def schedule_updates(
     request_id = uuid.uuid4()
     options = rollouts.validate_options(request)
     with transaction.atomic():
-        plan = plan_updates(admin, request)
         created_at = utcnow()
+        plan = plan_updates(admin, request, now=created_at)
         rollout, waves = rollouts.new_rollout(
             admin,
             request,
@@ -91,12 +111,12 @@ def schedule_updates(
             created=created_at,
             selection=selection,
         )
+        # R23: wave 1 into occurrences with room; held waves are placed when released.
+        place_first_wave(plan, waves[0].tasks if waves else plan.planned, now=created_at)
         constants = {
             "task_type": request.task_type,
             "target_version_id": plan.target_version.pk,
             "timing": request.timing,
-            "earliest_start": plan.earliest_start,
-            "latest_start": plan.latest_start,
             "is_forced": request.forced,
             "redeploy": request.redeploy,
             "notify_partner": request.notify_partner,
@@ -143,12 +163,20 @@ def _log_created(
     created_ids: set[int],
     rollout: Rollout | None,
 ) -> None:
-    """One change-log entry per partner and request: a platform-wide request stays readable."""
-    per_partner: dict[int, int] = defaultdict(int)
+    """One change-log entry per partner and request: a platform-wide request stays readable.
+    It names the partner's first start, and its last where its tasks spread (R23)."""
+    per_partner: dict[int, list[Any]] = {}
     for p in plan.planned:
         if p.tenant_id in created_ids:
-            per_partner[p.partner_id] += 1
-    summary = f"{plan.target_version.name} ({plan.timing}, {plan.earliest_start.isoformat()})"
+            entry = per_partner.setdefault(p.partner_id, [0, p.earliest_start, p.earliest_start])
+            entry[0] += 1
+            entry[1] = min(entry[1], p.earliest_start)
+            entry[2] = max(entry[2], p.earliest_start)
+
+    def summary(first: Any, last: Any) -> str:
+        when = first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
+        return f"{plan.target_version.name} ({plan.timing}, {when})"
+
     record_many(
         admin,
         (
@@ -158,10 +186,10 @@ def _log_created(
                 request_id,
                 "tasks",
                 "",
-                f"{count} × {summary}",
+                f"{count} × {summary(first, last)}",
                 partner_id=partner_id,
             )
-            for partner_id, count in per_partner.items()
+            for partner_id, (count, first, last) in per_partner.items()
         ),
     )
     if rollout is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -61,16 +62,44 @@ def move_tasks(
     notify_partner: bool,
 ) -> None:
     """Compare-and-set the new period on `tasks` (still planned), log and tell (R9, R15)."""
-    old = {t.pk: t for t in tasks}
-    moved = bulk_compare_and_set(
-        UpdateTask,
-        list(old),
-        expected={"status": Status.PLANNED},
-        changes={"earliest_start": earliest, "latest_start": latest, "timing": timing},
+    move_tasks_to(
+        admin,
+        tasks,
+        result,
+        periods={t.pk: (earliest, latest) for t in tasks},
+        timing=timing,
+        notify_partner=notify_partner,
     )
+
+
+def move_tasks_to(
+    admin: Actor,
+    tasks: list[UpdateTask],
+    result: BulkResult,
+    *,
+    periods: dict[int, tuple[datetime, datetime | None]],
+    timing: str,
+    notify_partner: bool,
+) -> None:
+    """As `move_tasks`, each task to its own period (window tasks spread over occurrences
+    with room, R23): one compare-and-set per distinct period, one change log, one e-mail
+    event."""
+    old = {t.pk: t for t in tasks}
+    by_period: dict[tuple[datetime, datetime | None], list[int]] = defaultdict(list)
+    for pk in old:
+        by_period[periods[pk]].append(pk)
+    moved: list[int] = []
+    for (earliest, latest), pks in sorted(by_period.items(), key=lambda kv: kv[0][0]):
+        done = bulk_compare_and_set(
+            UpdateTask,
+            pks,
+            expected={"status": Status.PLANNED},
+            changes={"earliest_start": earliest, "latest_start": latest, "timing": timing},
+        )
+        moved += done
+        if done:
+            result.moved_to.append(earliest)
     result.done += moved
-    if moved:
-        result.moved_to.append(earliest)
     # One set for the whole batch: rebuilding it per task made 33,000 tasks quadratic
     # (~20 s inside the write transaction).
     moved_ids = set(moved)
@@ -84,7 +113,7 @@ def move_tasks(
                 pk,
                 "earliest_start",
                 old[pk].earliest_start.isoformat(),
-                earliest.isoformat(),
+                periods[pk][0].isoformat(),
                 partner_id=old[pk].partner_id,
             )
             for pk in moved

@@ -138,6 +138,8 @@ def _preview_context(form: UpdateWizardForm, plan: Any) -> dict[str, Any]:
     warned = {w.code for w in plan.warnings}
     return {
         "planned_rows": plan.planned[:PREVIEW_LIMIT],
+        # R23: the occurrences a maintenance-window request spreads over, with counts.
+        "start_periods": plan.periods()[:PREVIEW_LIMIT],
         "planned_more": max(0, len(plan.planned) - PREVIEW_LIMIT),
         "skipped_rows": plan.skipped[:PREVIEW_LIMIT],
         "skipped_more": max(0, len(plan.skipped) - PREVIEW_LIMIT),
