@@ -7,11 +7,13 @@ cap 2 takes 6 starts.
 
 from __future__ import annotations
 
+import threading
+import time as clock
 from collections import Counter
 from datetime import time, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -356,3 +358,41 @@ def test_held_waves_reserve_no_room_and_are_placed_with_room_when_released(
     assert set(UpdateTask.objects.filter(pk__in=released).values_list("status", flat=True)) == {
         Status.PLANNED
     }
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_racing_requests_do_not_overfill_an_occurrence(
+    platform_admin, window, unit, partner_a, versions
+):
+    """The placement lock: the second request counts the first one's tasks, although they
+    were uncommitted when it began."""
+    first_occurrence, second_occurrence = occurrences(2)
+    groups = [tenants_on(unit, partner_a, versions, ROOM - 1) for _ in range(2)]
+    first_placed = threading.Event()
+
+    def first():
+        try:
+            with transaction.atomic():
+                schedule_updates(platform_admin, window_request(groups[0], versions))
+                first_placed.set()
+                clock.sleep(0.5)  # uncommitted while the second request plans
+        finally:
+            first_placed.set()
+            connection.close()
+
+    def second():
+        first_placed.wait(10)
+        try:
+            schedule_updates(platform_admin, window_request(groups[1], versions))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    assert starts_of(groups[0]) == [first_occurrence.start] * (ROOM - 1)
+    assert starts_of(groups[1]) == [first_occurrence.start] + [second_occurrence.start] * (ROOM - 2)
