@@ -345,6 +345,8 @@ def test_held_waves_reserve_no_room_and_are_placed_with_room_when_released(
     held = UpdateTask.objects.filter(rollout=result.rollout, status=Status.HELD)
     assert held.count() == 3 and set(held.values_list("latest_start", flat=True)) == {None}
     assert starts_of(rollout_tenants[:ROOM]) == [first.start] * ROOM
+    # The preview's summary of dates names wave 1 only: held tenants get theirs at release.
+    assert result.plan.periods() == [(first.start, first.end - timedelta(minutes=D), ROOM)]
     # Another request: the first occurrence is full, the held wave takes nothing.
     others = tenants_on(unit, partner_a, versions, ROOM - 2)
     schedule_updates(platform_admin, window_request(others, versions))
