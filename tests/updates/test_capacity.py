@@ -7,11 +7,13 @@ cap 2 takes 6 starts.
 
 from __future__ import annotations
 
+import threading
+import time as clock
 from collections import Counter
 from datetime import time, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -343,6 +345,8 @@ def test_held_waves_reserve_no_room_and_are_placed_with_room_when_released(
     held = UpdateTask.objects.filter(rollout=result.rollout, status=Status.HELD)
     assert held.count() == 3 and set(held.values_list("latest_start", flat=True)) == {None}
     assert starts_of(rollout_tenants[:ROOM]) == [first.start] * ROOM
+    # The preview's summary of dates names wave 1 only: held tenants get theirs at release.
+    assert result.plan.periods() == [(first.start, first.end - timedelta(minutes=D), ROOM)]
     # Another request: the first occurrence is full, the held wave takes nothing.
     others = tenants_on(unit, partner_a, versions, ROOM - 2)
     schedule_updates(platform_admin, window_request(others, versions))
@@ -356,3 +360,41 @@ def test_held_waves_reserve_no_room_and_are_placed_with_room_when_released(
     assert set(UpdateTask.objects.filter(pk__in=released).values_list("status", flat=True)) == {
         Status.PLANNED
     }
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_racing_requests_do_not_overfill_an_occurrence(
+    platform_admin, window, unit, partner_a, versions
+):
+    """The placement lock: the second request counts the first one's tasks, although they
+    were uncommitted when it began."""
+    first_occurrence, second_occurrence = occurrences(2)
+    groups = [tenants_on(unit, partner_a, versions, ROOM - 1) for _ in range(2)]
+    first_placed = threading.Event()
+
+    def first():
+        try:
+            with transaction.atomic():
+                schedule_updates(platform_admin, window_request(groups[0], versions))
+                first_placed.set()
+                clock.sleep(0.5)  # uncommitted while the second request plans
+        finally:
+            first_placed.set()
+            connection.close()
+
+    def second():
+        first_placed.wait(10)
+        try:
+            schedule_updates(platform_admin, window_request(groups[1], versions))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    assert starts_of(groups[0]) == [first_occurrence.start] * (ROOM - 1)
+    assert starts_of(groups[1]) == [first_occurrence.start] + [second_occurrence.start] * (ROOM - 2)

@@ -134,10 +134,12 @@ class SchedulePlan:
 
     def periods(self) -> list[tuple[datetime, datetime | None, int]]:
         """The distinct (earliest start, latest start) of the planned tasks, in order, each
-        with how many tasks it takes: the preview's summary of dates."""
+        with how many tasks it takes: the preview's summary of dates. Held waves (R20) are
+        left out: they get their dates when released."""
         counts: dict[tuple[datetime, datetime | None], int] = defaultdict(int)
         for p in self.planned:
-            counts[(p.earliest_start, p.latest_start)] += 1
+            if p.wave == 1:
+                counts[(p.earliest_start, p.latest_start)] += 1
         return [(e, lt, n) for (e, lt), n in sorted(counts.items(), key=lambda kv: kv[0][0])]
 
 
