@@ -23,6 +23,7 @@ from ucfleet.api.v1.serializers.tasks import (
     TaskDetailSerializer,
     TaskFilterSerializer,
     TaskSerializer,
+    TenantFilterBodySerializer,
 )
 from ucfleet.api.v1.views.base import ApiViewSet
 from ucfleet.tenants.queries import get_partner_for, get_tenant_for
@@ -61,6 +62,7 @@ def schedule_request(data: dict[str, Any]) -> services.ScheduleRequest:
         tenant_ids=data.get("tenants"),
         partner_id=data.get("partner"),
         all_tenants=data["all"],
+        filter=TenantFilterBodySerializer.to_filter(data["filter"]) if "filter" in data else None,
         timing=data["timing"],
         start=data.get("start"),
         target_version=data["target_version"],
