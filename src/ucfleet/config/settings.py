@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "ucfleet.versions",
     "ucfleet.maintenance",
     "ucfleet.updates",
+    "ucfleet.rollouts",
     "ucfleet.notifications",
     "ucfleet.webhooks",
     "ucfleet.audit",

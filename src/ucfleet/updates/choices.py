@@ -19,9 +19,14 @@ class Status(models.TextChoices):
     EXECUTED = "executed", _("executed")
     FAILED = "failed", _("failed")
     CANCELLED = "cancelled", _("cancelled")
+    # R20: a task of a wave not yet released, or of a paused rollout; it exists (R4 counts
+    # it) but no worker claims it (the due query reads `planned` only).
+    HELD = "held", _("held")
 
 
-OPEN_STATUSES = (Status.PLANNED, Status.IN_PROGRESS)
+OPEN_STATUSES = (Status.PLANNED, Status.IN_PROGRESS, Status.HELD)
+# A task in one of these has ended; its rollout's hooks count it (rollouts.hooks).
+ENDED_STATUSES = (Status.EXECUTED, Status.FAILED, Status.CANCELLED)
 
 
 class SkipReason(models.TextChoices):

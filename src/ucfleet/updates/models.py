@@ -84,13 +84,24 @@ class UpdateTask(models.Model):
     )
     next_check = models.DateTimeField(null=True, blank=True)
     busy_since = models.DateTimeField(null=True, blank=True)
+    # R18/R20: the rollout that created the task (null for tasks older than rollouts) and
+    # the task's wave in it (from 1). The task carries the rollout's request_id as well.
+    rollout = models.ForeignKey(
+        "rollouts.Rollout",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+        verbose_name=_("rollout"),
+    )
+    wave = models.PositiveSmallIntegerField(_("wave"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("update task")
         verbose_name_plural = _("update tasks")
         ordering = ["earliest_start", "id"]
         constraints = [
-            # R4: at most one planned or in-progress task per tenant, whoever races.
+            # R4: at most one planned, held or in-progress task per tenant, whoever races.
             models.UniqueConstraint(
                 fields=["tenant"],
                 condition=Q(status__in=list(OPEN_STATUSES)),
@@ -109,6 +120,8 @@ class UpdateTask(models.Model):
             models.Index(fields=["earliest_start", "id"], name="task_list_order"),
             models.Index(fields=["partner", "status", "earliest_start"], name="task_partner"),
             models.Index(fields=["tenant", "status"], name="task_tenant_status"),
+            # A rollout's counts per wave and status, its waves' ends, its release.
+            models.Index(fields=["rollout", "wave", "status"], name="task_rollout_wave"),
         ]
 
     def __str__(self) -> str:

@@ -57,6 +57,14 @@ class ScheduleRequest:
     confirm_auto_update_disabled: bool = False
     # R25: wait while the tenant has active calls (False: update regardless).
     wait_for_idle: bool = True
+    # The rollout (R18, R20, R21): its name (empty: target version and date), its waves
+    # as [{"count": n} | {"percent": p}] (None: one wave; the last takes the rest), the
+    # soak between waves and the error budget (at most one of the two).
+    name: str = ""
+    waves: list[dict[str, Any]] | None = None
+    soak_minutes: int = 0
+    max_failures: int | None = None
+    max_failure_percent: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

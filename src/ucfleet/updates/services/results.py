@@ -5,11 +5,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
 from ucfleet.updates.models import UpdateTask
 from ucfleet.updates.planning import Notice, SchedulePlan, Skip
+
+if TYPE_CHECKING:
+    from ucfleet.rollouts.models import Rollout
 
 
 @dataclass
@@ -20,6 +24,8 @@ class ScheduleResult:
     skipped: list[Skip]
     warnings: list[Notice]
     plan: SchedulePlan
+    # The rollout the request made (R18); None only when nothing was created.
+    rollout: Rollout | None = None
 
 
 @dataclass(frozen=True)
