@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -162,13 +164,15 @@ class TenantFilterBodySerializer(serializers.Serializer):
         help_text="Part of the name, domain, customer ID or instance ID",
     )
 
-    def validate(self, attrs: dict) -> dict:
+    def to_internal_value(self, data: Any) -> Any:
         # Fail closed: a misspelt criterion must not widen the selection to every tenant.
-        given = self.initial_data if isinstance(self.initial_data, dict) else {}
-        unknown = sorted(str(key) for key in given if key not in self.fields)
-        if unknown:
-            raise serializers.ValidationError({key: ["Not a filter criterion."] for key in unknown})
-        return attrs
+        if isinstance(data, dict):
+            unknown = sorted(str(key) for key in data if key not in self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: ["Not a filter criterion."] for key in unknown}
+                )
+        return super().to_internal_value(data)
 
     @staticmethod
     def to_filter(attrs: dict) -> TenantFilter:

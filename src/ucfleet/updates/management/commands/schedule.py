@@ -25,6 +25,7 @@ from ucfleet.tenants.queries import (
 )
 from ucfleet.updates import services
 from ucfleet.updates.choices import TaskType, Timing
+from ucfleet.updates.summary import summarize
 
 SHOWN = 20  # rows of each preview list; --verbosity 2 shows all
 
@@ -294,7 +295,13 @@ class Command(BaseCommand):
         self._rows([f"{p.tenant_name} ({p.partner_name})" for p in plan.planned], every)
         if plan.skipped:
             self.stdout.write(f"\nSkipped: {len(plan.skipped)}")
-            self._rows([f"{s.tenant_name}: {s.reason} — {s.text}" for s in plan.skipped], every)
+            if len(plan.skipped) > SHOWN and not every:
+                # R19: a large request reads by reason, with counts and a sample.
+                for group in summarize(plan, zone).skips:
+                    sample = ", ".join(group.sample) + (" …" if group.more else "")
+                    self.stdout.write(f"  {group.key} — {group.text}: {group.count} ({sample})")
+            else:
+                self._rows([f"{s.tenant_name}: {s.reason} — {s.text}" for s in plan.skipped], every)
         if plan.warnings:
             self.stdout.write(f"\nWarnings: {len(plan.warnings)}")
             self._rows([f"{w.tenant_name}: {w.code} — {w.text}" for w in plan.warnings], every)
