@@ -31,6 +31,7 @@ from ucfleet.accounts.choices import Profile
 from ucfleet.audit.services import Change, record
 from ucfleet.maintenance.models import PlatformMaintenance
 from ucfleet.notifications.models import Notification
+from ucfleet.rollouts.models import Rollout, RolloutWave
 from ucfleet.updates.choices import Status
 from ucfleet.webhooks.models import WebhookEndpoint
 
@@ -267,6 +268,16 @@ ROWS = [
         200,
         body=lambda o: {"all": True, "partner": o["partner"]},
     ),
+    # Rollouts (R18, R22): partners see and steer the rollouts of their own tenants.
+    Row("GET", "/rollouts/", 200, 200, None),
+    Row("GET", "/rollouts/?partner={partner}", 200, 200),
+    Row("GET", "/rollouts/{rollout}/", 200, 200),
+    Row("GET", "/rollouts/{rollout}/tasks/", 200, 200),
+    Row("POST", "/rollouts/{rollout}/pause/", 200, 200),
+    Row("POST", "/rollouts/{paused_rollout}/resume/", 200, 200),
+    Row("POST", "/rollouts/{rollout}/abort/", 200, 200),
+    Row("POST", "/rollouts/{rollout}/retry-failed/", 201, 201),
+    Row("POST", "/rollouts/{forced_rollout}/pause/", 200, 403),
 ]
 
 
@@ -326,7 +337,16 @@ def _objects_of(partner: Any, versions: dict[str, Any], unit: Any, tag: str) -> 
     colleague = AdministratorFactory(
         username=f"{tag}-colleague", profile=Profile.PARTNER, partner=partner
     )
+    rollouts = {
+        name: _rollout(tenant, versions, name, status=status, forced=forced)
+        for name, status, forced in (
+            ("rollout", "scheduled", False),
+            ("paused_rollout", "paused", False),
+            ("forced_rollout", "scheduled", True),
+        )
+    }
     return {
+        **rollouts,
         "administrator": colleague.pk,
         "partner": partner.pk,
         "tenant": task.tenant_id,
@@ -339,6 +359,28 @@ def _objects_of(partner: Any, versions: dict[str, Any], unit: Any, tag: str) -> 
         "scale_unit": unit.pk,
         "webhook": webhook.pk,
     }
+
+
+def _rollout(tenant: Any, versions: dict[str, Any], name: str, *, status: str, forced: bool) -> int:
+    """A rollout of one wave: a planned (held when paused) task and a failed one."""
+    rollout = Rollout.objects.create(
+        name=name,
+        created=timezone.now(),
+        target_version=versions["new"],
+        timing="immediate",
+        forced=forced,
+        status=status,
+    )
+    RolloutWave.objects.create(rollout=rollout, index=1, size=2, status="released")
+    common = {"target_version": versions["new"], "rollout": rollout, "wave": 1}
+    common.update(request_id=rollout.request_id, is_forced=forced)
+    UpdateTaskFactory(
+        tenant=tenant(f"{name}-open"),
+        status=Status.HELD if status == "paused" else Status.PLANNED,
+        **common,
+    )
+    UpdateTaskFactory(tenant=tenant(f"{name}-failed"), status=Status.FAILED, **common)
+    return rollout.pk
 
 
 @pytest.fixture
@@ -444,6 +486,9 @@ def _template(path: str) -> str:
         "platform_administrator",
         "webhook",
         "platform_webhook",
+        "rollout",
+        "paused_rollout",
+        "forced_rollout",
     ):
         path = path.replace("{" + name + "}", "{id}")
     return path

@@ -252,6 +252,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TaskStatusEnum": "ucfleet.updates.choices.Status",
         "NotificationStatusEnum": "ucfleet.notifications.choices.Status",
+        "RolloutStatusEnum": "ucfleet.rollouts.choices.RolloutStatus",
+        "WaveStatusEnum": "ucfleet.rollouts.choices.WaveStatus",
     },
 }
 

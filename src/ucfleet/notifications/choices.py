@@ -14,10 +14,12 @@ class Kind(models.TextChoices):
     FAILED_PARTNER = "failed_partner", _("Task failed (partner)")
     # R26: a restore failed; the platform administrators must look at the tenant now.
     TENANT_NEEDS_ATTENTION = "tenant_needs_attention", _("Tenant needs attention (platform)")
+    # R21: a rollout exceeded its error budget and paused itself.
+    ROLLOUT_PAUSED = "rollout_paused", _("Rollout paused (platform)")
 
 
 # E-mails to platform administrators only: partner administrators do not see them (R1).
-PLATFORM_KINDS = (Kind.TENANT_NEEDS_ATTENTION,)
+PLATFORM_KINDS = (Kind.TENANT_NEEDS_ATTENTION, Kind.ROLLOUT_PAUSED)
 
 
 class Status(models.TextChoices):

@@ -258,8 +258,11 @@ def _customer_mails(
 def notify_tasks_created(request_id: uuid.UUID) -> None:
     """Tasks of one request were created: a digest per partner administrator (tasks with
     notify_partner) and one e-mail per tenant contact (tasks with notify_customer)."""
-    tasks = UpdateTask.objects.filter(request_id=request_id).filter(
-        Q(notify_partner=True) | Q(notify_customer=True)
+    # Held tasks (a later wave, R20) are told their date when their wave is released.
+    tasks = (
+        UpdateTask.objects.filter(request_id=request_id)
+        .filter(Q(notify_partner=True) | Q(notify_customer=True))
+        .exclude(status=TaskStatus.HELD)
     )
     facts = _facts(tasks)
     if not facts:

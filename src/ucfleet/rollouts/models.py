@@ -53,6 +53,13 @@ class Rollout(models.Model):
     selection = models.JSONField(_("selection"), default=dict, blank=True)
     custom_start = models.DateTimeField(_("start"), null=True, blank=True)
     request_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    # Partners whose administrators paused their part of a rollout that also concerns other
+    # partners (R18, R22): their tasks stay held; waves release the others' tasks.
+    paused_partners = models.JSONField(default=list, blank=True)
+    # R21 after a resume: the error budget counts the failures (and ended tasks) since the
+    # last resume; these are the counts at that resume.
+    budget_failed_base = models.PositiveIntegerField(default=0)
+    budget_ended_base = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("rollout")

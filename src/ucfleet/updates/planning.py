@@ -89,6 +89,8 @@ class PlannedTask:
     earliest_start: datetime
     latest_start: datetime | None
     warnings: list[str] = field(default_factory=list)
+    # The rollout's wave the tenant is in (R20), set when the plan is split into waves.
+    wave: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,8 @@ class SchedulePlan:
     planned: list[PlannedTask]
     skipped: list[Skip]
     warnings: list[Notice]
+    # The rollout's waves (rollouts.building.WavePlan), set when the plan is split.
+    waves: list[Any] = field(default_factory=list)
 
 
 def _validate_options(admin: Actor, request: ScheduleRequest) -> None:

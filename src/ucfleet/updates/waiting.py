@@ -22,6 +22,7 @@ from ucfleet.audit.services import Change, record_many
 from ucfleet.core.cas import compare_and_set
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications import services as notify
+from ucfleet.rollouts.hooks import tasks_ended
 from ucfleet.updates.choices import AttemptOutcome, Status
 from ucfleet.updates.models import TaskAttempt, UpdateTask
 from ucfleet.webhooks.emission import emit_task_changes
@@ -92,6 +93,7 @@ def wait_for_idle(
         )
         if give_up:
             notify.notify_task_failed(task_id)
+            tasks_ended([task_id])  # rollouts: waves end, error budget (R20, R21)
         emit_task_changes([task_id], previous=Status.IN_PROGRESS)
     return result
 

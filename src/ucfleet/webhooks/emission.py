@@ -208,3 +208,22 @@ def emit_maintenance(maintenance: Any, *, event: str, deleted: bool = False) -> 
         }
     }
     return emit_event(event, data, broadcast=True)
+
+
+def emit_rollout_event(
+    event: str, data: Mapping[str, Any], *, partner_data: Mapping[int, Mapping[str, Any]]
+) -> int:
+    """`rollout.*` (R30): the platform's endpoints get `data` (the whole rollout), each
+    concerned partner's endpoints get `partner_data[partner_id]` (its part only, R1)."""
+    if event not in Event.values:
+        raise ValueError(f"unknown webhook event {event!r}")
+    endpoints = _active_endpoints()
+    platform = [e for e in endpoints if e[1] is None]
+    partners = [e for e in endpoints if e[1] is not None]
+    count = emit([Occurrence(event, data)], endpoints=platform) if platform else 0
+    if partners:
+        count += emit(
+            (Occurrence(event, d, partner_id) for partner_id, d in partner_data.items()),
+            endpoints=partners,
+        )
+    return count

@@ -8,6 +8,7 @@ import time
 
 from ucfleet.audit.services import purge_expired
 from ucfleet.notifications.sender import send_due
+from ucfleet.rollouts.services import release_due_waves
 from ucfleet.webhooks import delivery as webhooks
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,10 @@ class Housekeeping:
 
     def tick(self, *, force_mail: bool = False) -> None:
         now = time.monotonic()
+        try:
+            release_due_waves()  # rollouts: release held waves whose turn came (R20)
+        except Exception:
+            log.exception("releasing rollout waves failed; retrying next turn")
         if force_mail or now >= self._next_mail:
             self._next_mail = now + self.mail_every
             deadline = now + MAIL_SECONDS_PER_TURN

@@ -6,6 +6,7 @@ from ucfleet.api.v1.views.audit import ChangeLogViewSet
 from ucfleet.api.v1.views.auth import TokenView
 from ucfleet.api.v1.views.maintenance import MaintenanceWindowView, PlatformMaintenanceViewSet
 from ucfleet.api.v1.views.notifications import NotificationViewSet
+from ucfleet.api.v1.views.rollouts import RolloutViewSet
 from ucfleet.api.v1.views.tasks import UpdateTaskViewSet
 from ucfleet.api.v1.views.tenants import PartnerViewSet, ScaleUnitViewSet, TenantViewSet
 from ucfleet.api.v1.views.versions import VersionViewSet
@@ -27,6 +28,7 @@ router.register(
     "platform-maintenances", PlatformMaintenanceViewSet, basename="platform-maintenance"
 )
 router.register("update-tasks", UpdateTaskViewSet, basename="update-task")
+router.register("rollouts", RolloutViewSet, basename="rollout")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("change-log", ChangeLogViewSet, basename="change-log")
 router.register("administrators", AdministratorViewSet, basename="administrator")

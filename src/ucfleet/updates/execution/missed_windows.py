@@ -14,6 +14,7 @@ from ucfleet.core.cas import bulk_compare_and_set
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance.queries import get_window, next_task_window
 from ucfleet.notifications import services as notify
+from ucfleet.rollouts.hooks import tasks_ended
 from ucfleet.updates.choices import Status, Timing
 from ucfleet.updates.execution.common import START_WINDOW_MISSED, task_change
 from ucfleet.updates.models import UpdateTask
@@ -137,4 +138,5 @@ def handle_missed_windows(
         if result.failed:
             notify.notify_tasks_failed(result.failed)
             emit_task_changes(result.failed, previous=Status.PLANNED)
+            tasks_ended(result.failed)  # rollouts: waves end, error budget (R20, R21)
     return result

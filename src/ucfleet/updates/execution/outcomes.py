@@ -15,6 +15,7 @@ from ucfleet.audit.services import Change, record_many
 from ucfleet.core.cas import compare_and_set
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications import services as notify
+from ucfleet.rollouts.hooks import tasks_ended
 from ucfleet.tenants.models import Tenant
 from ucfleet.updates.choices import AttemptOutcome, Status
 from ucfleet.updates.execution.common import MAX_REASON, task_change
@@ -126,6 +127,7 @@ def complete_tasks(*, worker_name: str, finished: Sequence[Finished]) -> list[in
                 _note_lost_hold(f.attempt_id, f.log_text)
         record_many(SYSTEM, changes)
         emit_task_changes(sorted(held), previous=Status.IN_PROGRESS)
+        tasks_ended(held)  # rollouts: waves end, error budget (R20, R21)
     return [f.task_id for f in finished if f.task_id in held]
 
 
@@ -168,6 +170,7 @@ def fail_task(
         )
         notify.notify_task_failed(task_id)
         emit_task_changes([task_id], previous=Status.IN_PROGRESS)
+        tasks_ended([task_id])  # rollouts: waves end, error budget (R20, R21)
     return True
 
 

@@ -15,6 +15,7 @@ from ucfleet.core.cas import bulk_compare_and_set
 from ucfleet.core.chunks import chunks
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications import services as notify
+from ucfleet.rollouts.hooks import tasks_ended
 from ucfleet.updates.choices import AttemptOutcome, Status
 from ucfleet.updates.execution.common import WORKER_LOST, task_change
 from ucfleet.updates.models import TaskAttempt, UpdateTask
@@ -67,6 +68,7 @@ def fail_interrupted_tasks(*, alive_workers: QuerySet | list[str], note: str) ->
         )
         notify.notify_tasks_failed(failed)
         emit_task_changes(failed, previous=Status.IN_PROGRESS)
+        tasks_ended(failed)  # rollouts: waves end, error budget (R20, R21)
     return failed
 
 

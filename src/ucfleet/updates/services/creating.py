@@ -13,6 +13,8 @@ from ucfleet.audit.services import Change, record_many
 from ucfleet.core.chunks import chunks
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications import services as notify
+from ucfleet.rollouts import building as rollouts
+from ucfleet.rollouts.models import Rollout
 from ucfleet.updates.choices import SkipReason, Status
 from ucfleet.updates.models import UpdateTask
 from ucfleet.updates.planning import (
@@ -28,8 +30,12 @@ from ucfleet.webhooks.emission import emit_task_changes
 
 
 def preview_updates(admin: Actor, request: ScheduleRequest) -> SchedulePlan:
-    """What `schedule_updates` would do now, per tenant; writes nothing."""
-    return plan_updates(admin, request)
+    """What `schedule_updates` would do now, per tenant and wave (`plan.waves`, each
+    tenant's `wave`); writes nothing."""
+    options = rollouts.validate_options(request)
+    plan = plan_updates(admin, request)
+    rollouts.split_waves(plan, options)
+    return plan
 
 
 # --- create --------------------------------------------------------------------------------
@@ -65,34 +71,48 @@ def _insert_tasks(planned: list[PlannedTask], constants: dict[str, Any]) -> None
             )
 
 
-def schedule_updates(admin: Actor, request: ScheduleRequest) -> ScheduleResult:
-    """Create one task per planned tenant (R2–R7), tell who asked to be told (R15)."""
+def schedule_updates(
+    admin: Actor, request: ScheduleRequest, *, selection: dict[str, Any] | None = None
+) -> ScheduleResult:
+    """Create one rollout (R18) and one task per planned tenant (R2–R7): wave 1 planned,
+    later waves held (R20); tell who asked to be told (R15). `selection`: what the rollout
+    records it was made from, when not the request's own selection (retry-failed)."""
     request_id = uuid.uuid4()
+    options = rollouts.validate_options(request)
     with transaction.atomic():
         plan = plan_updates(admin, request)
         created_at = utcnow()
-        _insert_tasks(
-            plan.planned,
-            {
-                "task_type": request.task_type,
-                "target_version_id": plan.target_version.pk,
-                "timing": request.timing,
-                "earliest_start": plan.earliest_start,
-                "latest_start": plan.latest_start,
-                "is_forced": request.forced,
-                "redeploy": request.redeploy,
-                "notify_partner": request.notify_partner,
-                "notify_customer": request.notify_customer,
-                "status": Status.PLANNED,
-                "is_archived": False,
-                "scheduled_by_id": admin.pk,
-                "request_id": request_id,
-                "created": created_at,
-                "failure_reason": "",
-                "claimed_by": "",
-                "wait_for_idle": request.wait_for_idle,
-            },
+        rollout, waves = rollouts.new_rollout(
+            admin,
+            request,
+            plan,
+            options,
+            request_id=request_id,
+            created=created_at,
+            selection=selection,
         )
+        constants = {
+            "task_type": request.task_type,
+            "target_version_id": plan.target_version.pk,
+            "timing": request.timing,
+            "earliest_start": plan.earliest_start,
+            "latest_start": plan.latest_start,
+            "is_forced": request.forced,
+            "redeploy": request.redeploy,
+            "notify_partner": request.notify_partner,
+            "notify_customer": request.notify_customer,
+            "status": Status.PLANNED,
+            "is_archived": False,
+            "scheduled_by_id": admin.pk,
+            "request_id": request_id,
+            "created": created_at,
+            "failure_reason": "",
+            "claimed_by": "",
+            "wait_for_idle": request.wait_for_idle,
+            "rollout_id": rollout.pk,
+        }
+        for wave in waves:
+            _insert_tasks(wave.tasks, {**constants, "status": wave.task_status, "wave": wave.index})
         created = UpdateTask.objects.filter(request_id=request_id)
         created_ids = set(created.values_list("tenant_id", flat=True))
         skipped = list(plan.skipped)
@@ -100,7 +120,8 @@ def schedule_updates(admin: Actor, request: ScheduleRequest) -> ScheduleResult:
             lost = [p for p in plan.planned if p.tenant_id not in created_ids]
             skipped += [Skip(p.tenant_id, p.tenant_name, SkipReason.OPEN_TASK_EXISTS) for p in lost]
         warnings = [w for w in plan.warnings if w.tenant_id in created_ids]
-        _log_created(admin, plan, request_id, created_ids)
+        kept = rollouts.settle_rollout(rollout)
+        _log_created(admin, plan, request_id, created_ids, kept)
         if created_ids:
             notify.notify_tasks_created(request_id)
             emit_task_changes(created.values_list("pk", flat=True), previous=None)
@@ -111,11 +132,16 @@ def schedule_updates(admin: Actor, request: ScheduleRequest) -> ScheduleResult:
         skipped,
         warnings,
         plan,
+        kept,
     )
 
 
 def _log_created(
-    admin: Actor, plan: SchedulePlan, request_id: uuid.UUID, created_ids: set[int]
+    admin: Actor,
+    plan: SchedulePlan,
+    request_id: uuid.UUID,
+    created_ids: set[int],
+    rollout: Rollout | None,
 ) -> None:
     """One change-log entry per partner and request: a platform-wide request stays readable."""
     per_partner: dict[int, int] = defaultdict(int)
@@ -138,3 +164,11 @@ def _log_created(
             for partner_id, count in per_partner.items()
         ),
     )
+    if rollout is not None:
+        record_many(
+            admin,
+            (
+                Change("create", "rollout", rollout.pk, "name", "", rollout.name, partner_id=pid)
+                for pid in per_partner
+            ),
+        )

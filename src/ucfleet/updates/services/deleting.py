@@ -15,6 +15,7 @@ from ucfleet.core.cas import bulk_compare_and_set
 from ucfleet.core.chunks import chunks
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications import services as notify
+from ucfleet.rollouts.hooks import tasks_ended
 from ucfleet.updates.choices import Status
 from ucfleet.updates.models import UpdateTask
 from ucfleet.updates.planning import BATCH
@@ -129,6 +130,7 @@ def _delete_batch(admin: Actor, rows: list[_TaskRow], result: BulkResult) -> Non
     if cancelled:
         notify.notify_tasks_cancelled(cancelled)
         emit_task_changes(cancelled, previous=Status.PLANNED)
+        tasks_ended(cancelled)  # rollouts: waves end (R20)
 
 
 def delete_task(admin: Actor, task_id: Any) -> None:

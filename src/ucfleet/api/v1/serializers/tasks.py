@@ -52,6 +52,12 @@ class TaskSerializer(serializers.ModelSerializer):
     created = UtcDateTimeField(read_only=True)
     started = UtcDateTimeField(read_only=True, allow_null=True)
     finished = UtcDateTimeField(read_only=True, allow_null=True)
+    rollout = serializers.IntegerField(
+        source="rollout_id", read_only=True, allow_null=True, help_text="The task's rollout (R18)"
+    )
+    wave = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Its wave in the rollout, from 1 (R20)"
+    )
     actions = serializers.SerializerMethodField(
         help_text="What the requesting administrator may do to the task now: a subset of "
         "postpone, retry, delete (R7, R9, R14)"
@@ -86,6 +92,8 @@ class TaskSerializer(serializers.ModelSerializer):
             "actions",
             "wait_for_idle",
             "waiting_reason",
+            "rollout",
+            "wave",
         ]
         read_only_fields = fields
 
@@ -187,6 +195,33 @@ class TenantFilterBodySerializer(serializers.Serializer):
         )
 
 
+class WaveSpecSerializer(serializers.Serializer):
+    """One wave: a number of tenants or a percentage of all (the last wave takes the rest)."""
+
+    count = serializers.IntegerField(required=False, min_value=1, max_value=MAX_IDS)
+    percent = serializers.FloatField(required=False, min_value=0.001, max_value=100)
+
+    def validate(self, attrs: dict) -> dict:
+        if len(attrs) != 1:
+            raise serializers.ValidationError('Give exactly one of "count" and "percent".')
+        return attrs
+
+
+class ErrorBudgetSerializer(serializers.Serializer):
+    """R21: a number of failed tasks, or a percentage of the ended ones (counted once ≥ 10
+    have ended); exceeding it pauses the rollout."""
+
+    max_failures = serializers.IntegerField(required=False, min_value=0, max_value=MAX_IDS)
+    max_failure_percent = serializers.FloatField(required=False, min_value=0, max_value=100)
+
+    def validate(self, attrs: dict) -> dict:
+        if len(attrs) != 1:
+            raise serializers.ValidationError(
+                'Give exactly one of "max_failures" and "max_failure_percent".'
+            )
+        return attrs
+
+
 class ScheduleSerializer(serializers.Serializer):
     """The body of `POST /update-tasks/` and `/update-tasks/preview/` (API.md). Exactly one
     of `tenants`, `partner`, `all` and `filter` selects the tenants."""
@@ -215,6 +250,24 @@ class ScheduleSerializer(serializers.Serializer):
         default=True,
         help_text="R25: wait while the tenant has active calls (false: update regardless)",
     )
+    name = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=200,
+        help_text="The rollout's name (default: target version and date)",
+    )
+    waves = serializers.ListField(
+        child=WaveSpecSerializer(),
+        required=False,
+        allow_null=True,
+        max_length=20,
+        help_text="R20: the waves in order; default one wave",
+    )
+    soak_minutes = serializers.IntegerField(
+        required=False, default=0, min_value=0, max_value=7 * 24 * 60
+    )
+    error_budget = ErrorBudgetSerializer(required=False, allow_null=True)
 
 
 class SkipSerializer(serializers.Serializer):
@@ -239,16 +292,32 @@ class PlannedSerializer(serializers.Serializer):
     earliest_start = UtcDateTimeField()
     latest_start = UtcDateTimeField(allow_null=True)
     warnings = serializers.ListField(child=serializers.CharField())
+    wave = serializers.IntegerField(help_text="The tenant's wave (R20)")
+
+
+class PreviewWaveSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    size = serializers.IntegerField()
+    status = serializers.SerializerMethodField(
+        help_text="released: planned at once; held: released when the wave before has ended"
+    )
+
+    def get_status(self, wave: Any) -> str:
+        return "released" if wave.index == 1 else "held"
 
 
 class PreviewSerializer(serializers.Serializer):
     planned = PlannedSerializer(many=True)
     skipped = SkipSerializer(many=True)
     warnings = NoticeSerializer(many=True)
+    waves = PreviewWaveSerializer(many=True)
 
 
 class ScheduleResultSerializer(serializers.Serializer):
     request_id = serializers.UUIDField(help_text="Shared by the tasks of this request")
+    rollout = serializers.IntegerField(
+        allow_null=True, help_text="The rollout made (R18); null when no task was created"
+    )
     created_count = serializers.IntegerField()
     created = TaskSerializer(many=True)
     skipped = SkipSerializer(many=True)
@@ -271,6 +340,7 @@ class TaskFilterSerializer(serializers.Serializer):
     timing = serializers.ChoiceField(choices=Timing.choices, required=False)
     task_type = serializers.ChoiceField(choices=TaskType.choices, required=False)
     forced = serializers.BooleanField(required=False)
+    rollout = IdField(required=False)
 
 
 class BulkDeleteSerializer(TaskFilterSerializer):

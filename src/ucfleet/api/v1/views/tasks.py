@@ -26,6 +26,7 @@ from ucfleet.api.v1.serializers.tasks import (
     TenantFilterBodySerializer,
 )
 from ucfleet.api.v1.views.base import ApiViewSet
+from ucfleet.rollouts.queries import get_rollout_for
 from ucfleet.tenants.queries import get_partner_for, get_tenant_for
 from ucfleet.updates import services
 from ucfleet.updates.models import TaskAttempt, TaskStep, UpdateTask
@@ -38,6 +39,7 @@ FILTER_FIELDS = {
     "timing": "timing",
     "task_type": "task_type",
     "forced": "is_forced",
+    "rollout": "rollout_id",
 }
 
 
@@ -51,6 +53,8 @@ def filter_tasks(
         get_partner_for(admin, filters["partner"])
     if "tenant" in filters:
         get_tenant_for(admin, filters["tenant"])
+    if "rollout" in filters:
+        get_rollout_for(admin, filters["rollout"])
     return tasks.filter(
         **{FILTER_FIELDS[name]: value for name, value in filters.items() if name in FILTER_FIELDS}
     )
@@ -74,6 +78,11 @@ def schedule_request(data: dict[str, Any]) -> services.ScheduleRequest:
         confirm_downgrade=data["confirm_downgrade"],
         confirm_auto_update_disabled=data["confirm_auto_update_disabled"],
         wait_for_idle=data["wait_for_idle"],
+        name=data.get("name") or "",
+        waves=[dict(w) for w in data["waves"]] if data.get("waves") else None,
+        soak_minutes=data.get("soak_minutes", 0),
+        max_failures=(data.get("error_budget") or {}).get("max_failures"),
+        max_failure_percent=(data.get("error_budget") or {}).get("max_failure_percent"),
     )
 
 
@@ -118,6 +127,7 @@ class UpdateTaskViewSet(ApiViewSet):
             ScheduleResultSerializer(
                 {
                     "request_id": result.request_id,
+                    "rollout": result.rollout.pk if result.rollout else None,
                     "created_count": result.created_count,
                     "created": with_list_relations(result.created),
                     "skipped": result.skipped,

@@ -1,0 +1,84 @@
+"""A rollout driven by a real `ucfleet worker` process through the UC provisioning simulator
+(http driver): the error budget pauses it automatically while wave 2 stays held, resuming
+lets the worker process release wave 2 on its own tick, and the rollout completes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import TenantFactory
+from tests.worker.test_simulator_end_to_end import EndToEnd
+from ucfleet.notifications.choices import Kind
+from ucfleet.notifications.models import Notification
+from ucfleet.rollouts.models import Rollout
+from ucfleet.rollouts.services import resume
+from ucfleet.updates.choices import Status, Timing
+from ucfleet.updates.models import UpdateTask
+from ucfleet.updates.planning import ScheduleRequest
+from ucfleet.updates.services import schedule_updates
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def e2e(tmp_path):
+    setup = EndToEnd(tmp_path)
+    yield setup
+    setup.sim.stop()
+
+
+def test_budget_pause_resume_and_release_in_a_worker_process(
+    e2e, versions, partner_a, platform_admin
+):
+    tenants = [TenantFactory(partner=partner_a, version=versions["current"]) for _ in range(5)]
+    result = schedule_updates(
+        platform_admin,
+        ScheduleRequest(
+            timing=Timing.IMMEDIATE,
+            target_version=versions["new"].pk,
+            tenant_ids=[t.pk for t in tenants],
+            name="Process rollout",
+            waves=[{"count": 2}, {"percent": 100}],
+            max_failures=1,
+        ),
+    )
+    rollout = result.rollout
+    assert rollout is not None
+    first_wave = list(UpdateTask.objects.filter(rollout=rollout, wave=1).select_related("tenant"))
+    for task in first_wave:  # both tenants of wave 1 fail their update (and are restored)
+        e2e.sim.fault(task.tenant.instance_id, step="update", times=1)
+
+    def paused() -> bool:
+        return Rollout.objects.get(pk=rollout.pk).status == "paused"
+
+    e2e.run_worker_until(paused)
+
+    waves = dict(UpdateTask.objects.filter(rollout=rollout).values_list("pk", "wave"))
+    by_status = {
+        wave: set(
+            UpdateTask.objects.filter(rollout=rollout, wave=wave).values_list("status", flat=True)
+        )
+        for wave in set(waves.values())
+    }
+    assert by_status == {1: {Status.FAILED}, 2: {Status.HELD}}
+    assert all(
+        "restored to 14.9" in t.failure_reason
+        for t in UpdateTask.objects.filter(rollout=rollout, wave=1)
+    )
+    [mail] = Notification.objects.filter(kind=Kind.ROLLOUT_PAUSED)
+    assert "Process rollout" in mail.subject
+    for task in first_wave:
+        assert task.tenant.name in mail.body
+
+    resume(platform_admin, rollout.pk)
+
+    def completed() -> bool:
+        return Rollout.objects.get(pk=rollout.pk).status == "completed"
+
+    e2e.run_worker_until(completed)
+
+    assert set(
+        UpdateTask.objects.filter(rollout=rollout, wave=2).values_list("status", flat=True)
+    ) == {Status.EXECUTED}
+    assert [w.status for w in rollout.waves.order_by("index")] == ["ended", "ended"]
+    assert Notification.objects.filter(kind=Kind.ROLLOUT_PAUSED).count() == 1
