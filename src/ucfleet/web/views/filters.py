@@ -169,7 +169,7 @@ class TenantFilterForm(forms.Form):
         if self.is_bound and not self.is_valid():
             return Tenant.objects.none()
         try:
-            tenants = with_markers(filter_tenants(admin, self.tenant_filter()))
+            tenants: QuerySet[Any] = with_markers(filter_tenants(admin, self.tenant_filter()))
         except NotFound:
             return Tenant.objects.none()
         data = self.cleaned_data if self.is_bound else {}
