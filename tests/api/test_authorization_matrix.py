@@ -75,6 +75,10 @@ def schedule_body(o: dict[str, Any], **extra: Any) -> dict[str, Any]:
     }
 
 
+def _filter_body(o: dict[str, Any]) -> dict[str, Any]:
+    return {"timing": "immediate", "target_version": "14.10"}
+
+
 ROWS = [
     Row("GET", "/partners/", 200, 200, None),
     Row("GET", "/partners/{partner}/", 200, 200),
@@ -153,6 +157,21 @@ ROWS = [
         body=lambda o: schedule_body(o, forced=True),
     ),
     Row("POST", "/update-tasks/preview/", 200, 200, body=schedule_body),
+    # R19: a filter naming a partner or a scale unit is scoped like an id (foreign: 404).
+    Row(
+        "POST",
+        "/update-tasks/",
+        201,
+        201,
+        body=lambda o: {**_filter_body(o), "filter": {"partner": [o["partner"]], "search": "free"}},
+    ),
+    Row(
+        "POST",
+        "/update-tasks/preview/",
+        200,
+        200,
+        body=lambda o: {**_filter_body(o), "filter": {"scale_unit": [o["scale_unit"]]}},
+    ),
     Row("GET", "/update-tasks/{task}/", 200, 200),
     Row("POST", "/update-tasks/{task}/reschedule/", 200, 200, body=lambda o: {"start": later(50)}),
     Row(

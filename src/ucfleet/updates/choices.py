@@ -57,6 +57,8 @@ class SkipReason(models.TextChoices):
         "test_version_forbidden",
         _("Test versions are available to platform administrators only."),
     )
+    # R19: not a skip of one tenant but the whole filter: the request is a 400 naming it.
+    FILTER_MATCHED_NONE = "filter_matched_none", _("No UC tenant matches the filter.")
 
 
 class WarningCode(models.TextChoices):

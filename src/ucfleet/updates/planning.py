@@ -23,6 +23,7 @@ from ucfleet.core.timebounds import require_within
 from ucfleet.core.timeutils import format_server_time
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance import queries as maintenance
+from ucfleet.tenants.filtering import TenantFilter, filter_tenants
 from ucfleet.tenants.models import Tenant
 from ucfleet.tenants.queries import get_partner_for, tenants_visible_to
 from ucfleet.updates.capacity import place_in_windows
@@ -37,13 +38,15 @@ BATCH = 5000
 
 @dataclass
 class ScheduleRequest:
-    """One administrator's request; exactly one of tenant_ids, partner_id, all_tenants."""
+    """One administrator's request; exactly one of tenant_ids, partner_id, all_tenants,
+    filter (R19: the tenants `tenants.filtering.filter_tenants` selects)."""
 
     timing: str
     target_version: Any
     tenant_ids: list[int] | None = None
     partner_id: int | None = None
     all_tenants: bool = False
+    filter: TenantFilter | None = None
     # tenant_ids include whole partners (updates.selection): no single-tenant rule applies.
     includes_partners: bool = False
     start: datetime | None = None
@@ -153,10 +156,17 @@ def _validate_options(admin: Actor, request: ScheduleRequest) -> None:
     if request.forced and not admin.is_platform_admin:
         raise Forbidden(_("Only platform administrators may set Forced update."))
     chosen = sum(
-        [request.tenant_ids is not None, request.partner_id is not None, bool(request.all_tenants)]
+        [
+            request.tenant_ids is not None,
+            request.partner_id is not None,
+            bool(request.all_tenants),
+            request.filter is not None,
+        ]
     )
     if chosen != 1:
-        raise Invalid.field("tenants", _("Choose UC tenants, one partner, or all UC tenants."))
+        raise Invalid.field(
+            "tenants", _("Choose UC tenants, one partner, all UC tenants, or a filter.")
+        )
     if request.tenant_ids is not None and not request.tenant_ids:
         raise Invalid.field("tenants", _("Select at least one UC tenant."))
     if request.all_tenants and not admin.is_platform_admin:
@@ -237,7 +247,20 @@ def _selected_tenants(admin: Actor, request: ScheduleRequest) -> list[QuerySet[T
     if request.partner_id is not None:
         partner = get_partner_for(admin, request.partner_id)
         return [tenants_visible_to(admin).filter(partner=partner)]
+    if request.filter is not None:
+        return [filtered_selection(admin, request.filter)]
     return [tenants_visible_to(admin)]
+
+
+def filtered_selection(admin: Actor, tenant_filter: TenantFilter) -> QuerySet[Tenant]:
+    """R19: the tenants of a filter (scoped, R1: naming what the admin cannot see is not
+    found); a filter that matches no tenant is a 400 naming the filter."""
+    tenants = filter_tenants(admin, tenant_filter)
+    if not tenants.exists():
+        raise Invalid.field(
+            "filter", _("No UC tenant matches the filter."), code=SkipReason.FILTER_MATCHED_NONE
+        )
+    return tenants
 
 
 def _tenant_rows(tenants: QuerySet[Tenant]) -> Iterator[TenantRow]:

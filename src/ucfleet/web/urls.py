@@ -31,6 +31,7 @@ urlpatterns = [
     path("versions/<int:pk>/flags/", versions.version_flags, name="version-flags"),
     path("updates/new/", wizard.wizard, name="wizard"),
     path("updates/new/partners/<int:pk>/", wizard.partner_tenants, name="wizard-tenants"),
+    path("updates/new/matching/", wizard.matching_tenants, name="wizard-matching"),
     path("tasks/", tasks.task_list, name="tasks"),
     path("tasks/all/", tasks.all_tasks, name="tasks-all"),
     path("tasks/export/", exports.task_export, name="tasks-export"),

@@ -17,6 +17,7 @@ from ucfleet.updates.planning import ScheduleRequest
 from ucfleet.updates.selection import select_tenants
 from ucfleet.versions.queries import versions_visible_to
 from ucfleet.web.forms.fields import ServerDateTimeField, choice_field
+from ucfleet.web.forms.wizard_options import RolloutOptionFields, TenantFilterFields
 
 
 class IdListField(forms.Field):
@@ -35,7 +36,10 @@ class IdListField(forms.Field):
         return sorted(i for i in ids if i is not None)
 
 
-class UpdateWizardForm(forms.Form):
+class UpdateWizardForm(RolloutOptionFields, TenantFilterFields):
+    """Timing, options, the selection (ticks, whole partners, the platform, or "select all N
+    matching" a filter, R19) and the rollout options (R18, R20, R21)."""
+
     timing = forms.ChoiceField(
         label=_("Timing"),
         choices=Timing.choices,
@@ -94,6 +98,7 @@ class UpdateWizardForm(forms.Form):
     def __init__(self, *args: Any, admin: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.admin = admin
+        self.setup_filter(admin)
         versions = list(
             versions_visible_to(admin)
             .filter(update_prohibited=False)
@@ -124,8 +129,10 @@ class UpdateWizardForm(forms.Form):
             and "start" not in self.errors
         ):
             self.add_error("start", _("Choose the date and time for Custom time."))
-        if not (data.get("tenants") or data.get("partners") or data.get("all_tenants")):
+        chosen = data.get("tenants") or data.get("partners") or data.get("all_tenants")
+        if not (chosen or data.get("select_matching")):
             self.add_error("tenants", _("Select at least one UC tenant."))
+        self.clean_rollout_options(data)
         return data
 
     def schedule_request(self) -> ScheduleRequest:
@@ -135,6 +142,8 @@ class UpdateWizardForm(forms.Form):
             tenant_ids=data["tenants"],
             partner_ids=data["partners"],
             all_tenants=bool(data.get("all_tenants")),
+            # "Select all N matching": the request carries the filter, not the ids (R19).
+            matching=self.picker_filter() if data.get("select_matching") else None,
         )
         return ScheduleRequest(
             timing=data["timing"],
@@ -149,6 +158,7 @@ class UpdateWizardForm(forms.Form):
             confirm_auto_update_disabled=data["confirm_auto_update_disabled"],
             wait_for_idle=data["wait_for_idle"],
             **selection.request_fields(),
+            **self.rollout_request_fields(),
         )
 
     def is_single_tenant(self) -> bool:
@@ -157,4 +167,5 @@ class UpdateWizardForm(forms.Form):
             len(data.get("tenants") or []) == 1
             and not data.get("partners")
             and not data.get("all_tenants")
+            and not data.get("select_matching")
         )

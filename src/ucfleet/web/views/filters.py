@@ -14,6 +14,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ucfleet.core.errors import NotFound
+from ucfleet.tenants.filtering import TenantFilter, filter_tenants
+from ucfleet.tenants.models import Tenant
+from ucfleet.tenants.queries import with_markers
 from ucfleet.updates.choices import Status, TaskType, Timing
 from ucfleet.updates.models import UpdateTask
 from ucfleet.web.forms.fields import choice_field, start_of_day, start_of_next_day
@@ -117,6 +121,7 @@ class TenantFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False)
     partner = forms.ChoiceField(label=_("Partner"), required=False)
     version = forms.ChoiceField(label=_("Software version"), required=False)
+    scale_unit = forms.ChoiceField(label=_("Scale unit"), required=False)
     marker = forms.ChoiceField(label=_("Marker"), required=False, choices=MARKERS)
     kind = forms.ChoiceField(label=_("Type"), required=False, choices=KINDS)
     active = forms.ChoiceField(label=_("Active"), required=False, choices=YES_NO)
@@ -129,28 +134,45 @@ class TenantFilterForm(forms.Form):
     }
 
     def __init__(
-        self, data: Any, *, partners: list[tuple[int, str]], versions: list[tuple[int, str]]
+        self,
+        data: Any,
+        *,
+        partners: list[tuple[int, str]],
+        versions: list[tuple[int, str]],
+        scale_units: list[tuple[int, str]] | None = None,
     ) -> None:
         super().__init__(data)
         choice_field(self, "partner").choices = _choices(_("all partners"), partners)
         choice_field(self, "version").choices = _choices(_("all versions"), versions)
+        choice_field(self, "scale_unit").choices = _choices(_("all scale units"), scale_units or [])
         if len(partners) <= 1:
             del self.fields["partner"]
 
-    def apply(self, tenants: QuerySet[Any], sort: str = "") -> QuerySet[Any]:
-        data = self.cleaned_data if self.is_valid() else {}
-        if data.get("q"):
-            q = data["q"].strip()
-            tenants = tenants.filter(
-                Q(name__icontains=q)
-                | Q(domain__icontains=q)
-                | Q(customer_id__icontains=q)
-                | Q(instance_id=q)
-            )
-        if data.get("partner"):
-            tenants = tenants.filter(partner_id=data["partner"])
-        if data.get("version"):
-            tenants = tenants.filter(version_id=data["version"])
+    def tenant_filter(self) -> TenantFilter:
+        """The R19 criteria of this (valid) form; marker, active and sort are the list's own."""
+        data = self.cleaned_data if self.is_bound else {}
+        kind = data.get("kind")
+        return TenantFilter.of(
+            partner_ids=[int(data["partner"])] if data.get("partner") else [],
+            versions=[int(data["version"])] if data.get("version") else [],
+            scale_unit_ids=[int(data["scale_unit"])] if data.get("scale_unit") else [],
+            is_productive=True if kind == "productive" else None,
+            is_test=True if kind == "test" else None,
+            is_nfr=True if kind == "nfr" else None,
+            search=data.get("q") or "",
+        )
+
+    def apply(self, admin: Any, sort: str = "") -> QuerySet[Any]:
+        """The list: `filtering.filter_tenants` (the one R19 definition, shared with the API
+        and with a schedule request's filter), the R10 markers, then the list's own filters.
+        An invalid filter shows no rows (fail closed, as the task list does)."""
+        if self.is_bound and not self.is_valid():
+            return Tenant.objects.none()
+        try:
+            tenants: QuerySet[Any] = with_markers(filter_tenants(admin, self.tenant_filter()))
+        except NotFound:
+            return Tenant.objects.none()
+        data = self.cleaned_data if self.is_bound else {}
         marker = data.get("marker")
         if marker == "scheduled":
             tenants = tenants.filter(update_scheduled=True)
@@ -158,13 +180,6 @@ class TenantFilterForm(forms.Form):
             tenants = tenants.filter(version__recommend_update=True)
         elif marker == "auto_off":
             tenants = tenants.filter(auto_update_allowed=False)
-        kind = data.get("kind")
-        if kind == "productive":
-            tenants = tenants.filter(is_productive=True)
-        elif kind == "test":
-            tenants = tenants.filter(is_test=True)
-        elif kind == "nfr":
-            tenants = tenants.filter(is_nfr=True)
         if data.get("active") in ("0", "1"):
             tenants = tenants.filter(is_active=data["active"] == "1")
         field = sort.lstrip("-")

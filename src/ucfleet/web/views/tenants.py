@@ -18,6 +18,7 @@ from ucfleet.tenants.models import Tenant
 from ucfleet.tenants.queries import (
     get_tenant_for,
     partners_visible_to,
+    scale_units_visible_to,
     tenants_visible_to,
     with_markers,
 )
@@ -38,9 +39,9 @@ def filtered_tenants(request: HttpRequest) -> tuple[TenantFilterForm, QuerySet[T
         request.GET or None,
         partners=list(partners_visible_to(admin).values_list("id", "name")),
         versions=list(versions_visible_to(admin).values_list("id", "name")),
+        scale_units=list(scale_units_visible_to(admin).values_list("id", "name")),
     )
-    form.is_valid()
-    return form, form.apply(with_markers(tenants_visible_to(admin)), request.GET.get("sort", ""))
+    return form, form.apply(admin, request.GET.get("sort", ""))
 
 
 @login_required

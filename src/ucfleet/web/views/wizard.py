@@ -14,9 +14,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
-from ucfleet.core.errors import DomainError, NotFound
+from ucfleet.core.errors import DomainError, Invalid, NotFound
 from ucfleet.core.ids import parse_id, parse_ids
-from ucfleet.maintenance.queries import next_task_window
+from ucfleet.maintenance.queries import next_task_window, server_zone
+from ucfleet.tenants.filtering import filter_tenants
 from ucfleet.tenants.queries import (
     get_partner_for,
     get_tenant_for,
@@ -26,15 +27,26 @@ from ucfleet.tenants.queries import (
 )
 from ucfleet.updates import services
 from ucfleet.updates.choices import SkipReason, TaskType
+from ucfleet.updates.summary import summarize
 from ucfleet.versions.ordering import is_valid_version_name
 from ucfleet.versions.queries import get_version_for
 from ucfleet.web.forms.wizard import UpdateWizardForm
+from ucfleet.web.forms.wizard_options import (
+    FILTER_FIELDS,
+    LARGE_SELECTION,
+    SUGGESTED_BUDGET,
+    SUGGESTED_WAVES,
+)
 from ucfleet.web.views.common import add_domain_error, redirect_htmx_aware, render_area
 
 # A partner's tenant list in the wizard shows at most this many rows; selecting the partner
 # itself includes all of them, so huge partners stay usable.
 GROUP_LIMIT = 500
-PREVIEW_LIMIT = 200
+# A plan up to this size also lists every tenant; larger ones read as groups (R19).
+PREVIEW_LIMIT = 20
+# The matching fragment lists this many of the tenants a filter matches, to tick one by
+# one; "select all N matching" takes every one of them, however many (the filter is sent).
+MATCH_ROWS = 50
 
 
 def _partner_groups(admin: Any, *, open_partners: set[int]) -> list[dict[str, Any]]:
@@ -113,6 +125,7 @@ def _context(
     context = {
         "nav": "wizard",
         "form": form,
+        "matching": _matching(admin, form),
         "groups": groups,
         "selected_tenants": selected_tenants,
         "selected_partners": selected_partners,
@@ -133,17 +146,49 @@ def _ints(values: Any) -> set[int]:
     return set(parse_ids(values if isinstance(values, (list, tuple)) else [values]))
 
 
+def _matching(admin: Any, form: Any) -> dict[str, Any]:
+    """What the picker's filter matches: the count, the first rows, whether "select all N
+    matching" is ticked. Two queries whatever the count (R19)."""
+    if not form.is_bound:
+        return {"active": False}
+    if not form.is_valid() and any(name in form.errors for name in FILTER_FIELDS):
+        return {"active": True, "invalid": True}
+    chosen = form.picker_filter()
+    if chosen.is_empty():
+        return {"active": False, "checked": bool(form.cleaned_data.get("select_matching"))}
+    try:
+        tenants = filter_tenants(admin, chosen)
+    except NotFound:
+        return {"active": True, "invalid": True}
+    rows = list(with_markers(tenants).order_by("name", "id")[:MATCH_ROWS])
+    count = tenants.count()
+    return {
+        "active": True,
+        "count": count,
+        "rows": rows,
+        "more": count - len(rows),
+        "checked": bool(form.cleaned_data.get("select_matching")),
+    }
+
+
 def _preview_context(form: UpdateWizardForm, plan: Any) -> dict[str, Any]:
     reasons = {s.reason for s in plan.skipped}
     warned = {w.code for w in plan.warnings}
+    data = getattr(form, "cleaned_data", {})
     return {
-        "planned_rows": plan.planned[:PREVIEW_LIMIT],
+        "summary": summarize(plan, server_zone()),
+        "planned_rows": plan.planned[:PREVIEW_LIMIT] if len(plan.planned) <= PREVIEW_LIMIT else [],
+        "skipped_rows": plan.skipped if len(plan.skipped) <= PREVIEW_LIMIT else [],
+        "warning_rows": [w for w in plan.warnings if w.code != "downgrade"]
+        if len(plan.warnings) <= PREVIEW_LIMIT
+        else [],
+        "by_filter": bool(data.get("select_matching")),
+        "rollout": form.rollout_request_fields() if data else {},
+        "suggest_rollout": len(plan.planned) >= LARGE_SELECTION and not data.get("waves"),
+        "suggested_waves": SUGGESTED_WAVES,
+        "suggested_budget": SUGGESTED_BUDGET,
         # R23: the occurrences a maintenance-window request spreads over, with counts.
         "start_periods": plan.periods()[:PREVIEW_LIMIT],
-        "planned_more": max(0, len(plan.planned) - PREVIEW_LIMIT),
-        "skipped_rows": plan.skipped[:PREVIEW_LIMIT],
-        "skipped_more": max(0, len(plan.skipped) - PREVIEW_LIMIT),
-        "warning_rows": [w for w in plan.warnings if w.code != "downgrade"][:PREVIEW_LIMIT],
         "needs_downgrade_confirmation": SkipReason.DOWNGRADE_NOT_CONFIRMED in reasons
         or "downgrade" in warned,
         "needs_auto_update_confirmation": form.is_single_tenant()
@@ -179,7 +224,15 @@ def wizard(request: HttpRequest) -> HttpResponse:
                 return redirect_htmx_aware(request, reverse(target))
             plan = services.preview_updates(admin, schedule_request)
         except NotFound:
-            form.add_error("tenants", _("Select UC tenants from the list."))
+            if form.cleaned_data.get("select_matching"):
+                form.add_error("select_matching", _("Choose the filter from the lists offered."))
+            else:
+                form.add_error("tenants", _("Select UC tenants from the list."))
+        except Invalid as error:
+            if "filter" in error.errors:
+                form.add_error("select_matching", error.message)
+            else:
+                add_domain_error(form, error)
         except DomainError as error:
             add_domain_error(form, error)
     context = _context(request, form, open_partner=open_partner, plan=plan)
@@ -214,6 +267,23 @@ def _report_created(request: HttpRequest, result: Any) -> None:
         )
     if not created and not skipped:
         messages.info(request, _("No update task was created."))
+
+
+@login_required
+@require_GET
+def matching_tenants(request: HttpRequest) -> HttpResponse:
+    """The picker's count and rows for the filter as typed so far (the wizard's fields)."""
+    admin: Any = request.user
+    form = UpdateWizardForm(request.GET, admin=admin)
+    return render(
+        request,
+        "web/wizard/_matching.html",
+        {
+            "form": form,
+            "matching": _matching(admin, form),
+            "selected_tenants": _ints(request.GET.getlist("tenants")),
+        },
+    )
 
 
 @login_required

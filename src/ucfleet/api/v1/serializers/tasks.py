@@ -14,6 +14,7 @@ from ucfleet.api.fields import (
     StrictBooleanField,
     UtcDateTimeField,
 )
+from ucfleet.tenants.filtering import MAX_SEARCH, TenantFilter
 from ucfleet.updates.choices import Status, TaskType, Timing
 from ucfleet.updates.models import TaskAttempt, TaskStep, UpdateTask
 from ucfleet.updates.rules import allowed_actions
@@ -141,6 +142,59 @@ class TaskDetailSerializer(TaskSerializer):
         read_only_fields = fields
 
 
+MAX_FILTER_ITEMS = 1000
+
+
+class TenantFilterBodySerializer(serializers.Serializer):
+    """R19 `filter`: the tenants `GET /tenants/` lists for the same criteria (each narrows;
+    an omitted or null flag means any). Naming a partner, version or scale unit outside the
+    caller's scope answers 404; a filter that matches nothing answers 400."""
+
+    partner = serializers.ListField(
+        child=IdField(), required=False, max_length=MAX_FILTER_ITEMS, help_text="Partner ids"
+    )
+    version = serializers.ListField(
+        child=IdOrNameField(),
+        required=False,
+        max_length=MAX_FILTER_ITEMS,
+        help_text="Current software versions, by id or name",
+    )
+    scale_unit = serializers.ListField(
+        child=IdField(), required=False, max_length=MAX_FILTER_ITEMS, help_text="Scale unit ids"
+    )
+    is_productive = StrictBooleanField(required=False, allow_null=True)
+    is_test = StrictBooleanField(required=False, allow_null=True)
+    is_nfr = StrictBooleanField(required=False, allow_null=True)
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=MAX_SEARCH,
+        help_text="Part of the name, domain, customer ID or instance ID",
+    )
+
+    def to_internal_value(self, data: Any) -> Any:
+        # Fail closed: a misspelt criterion must not widen the selection to every tenant.
+        if isinstance(data, dict):
+            unknown = sorted(str(key) for key in data if key not in self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: ["Not a filter criterion."] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+    @staticmethod
+    def to_filter(attrs: dict) -> TenantFilter:
+        return TenantFilter.of(
+            partner_ids=attrs.get("partner", ()),
+            versions=attrs.get("version", ()),
+            scale_unit_ids=attrs.get("scale_unit", ()),
+            is_productive=attrs.get("is_productive"),
+            is_test=attrs.get("is_test"),
+            is_nfr=attrs.get("is_nfr"),
+            search=attrs.get("search"),
+        )
+
+
 class WaveSpecSerializer(serializers.Serializer):
     """One wave: a number of tenants or a percentage of all (the last wave takes the rest)."""
 
@@ -170,12 +224,15 @@ class ErrorBudgetSerializer(serializers.Serializer):
 
 class ScheduleSerializer(serializers.Serializer):
     """The body of `POST /update-tasks/` and `/update-tasks/preview/` (API.md). Exactly one
-    of `tenants`, `partner` and `all` selects the tenants."""
+    of `tenants`, `partner`, `all` and `filter` selects the tenants."""
 
     tenants = serializers.ListField(child=IdField(), required=False, max_length=MAX_IDS)
     partner = IdField(required=False)
     all = serializers.BooleanField(
         required=False, default=False, help_text="All tenants (platform administrators only)"
+    )
+    filter = TenantFilterBodySerializer(
+        required=False, help_text="R19: every tenant matching these criteria"
     )
     timing = serializers.ChoiceField(choices=Timing.choices)
     start = UtcDateTimeField(

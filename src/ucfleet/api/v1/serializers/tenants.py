@@ -98,6 +98,10 @@ class TenantFilterSerializer(serializers.Serializer):
         max_length=200,
         help_text="Part of the name, domain, customer ID or instance ID.",
     )
+    scale_unit = IdField(required=False)
+    is_productive = serializers.BooleanField(required=False)
+    is_test = serializers.BooleanField(required=False)
+    is_nfr = serializers.BooleanField(required=False)
     update_scheduled = serializers.BooleanField(required=False)
     auto_update_allowed = serializers.BooleanField(required=False)
     format = serializers.ChoiceField(

@@ -23,6 +23,7 @@ from ucfleet.api.v1.serializers.tasks import (
     TaskDetailSerializer,
     TaskListQuerySerializer,
     TaskSerializer,
+    TenantFilterBodySerializer,
 )
 from ucfleet.api.v1.views.base import ApiViewSet
 from ucfleet.api.v1.views.csv import (
@@ -72,6 +73,7 @@ def schedule_request(data: dict[str, Any]) -> services.ScheduleRequest:
         tenant_ids=data.get("tenants"),
         partner_id=data.get("partner"),
         all_tenants=data["all"],
+        filter=TenantFilterBodySerializer.to_filter(data["filter"]) if "filter" in data else None,
         timing=data["timing"],
         start=data.get("start"),
         target_version=data["target_version"],

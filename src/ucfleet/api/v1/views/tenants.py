@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +27,7 @@ from ucfleet.api.v1.views.csv import (
 )
 from ucfleet.audit.exports import TENANT_COLUMNS
 from ucfleet.core.errors import NotFound
+from ucfleet.tenants.filtering import TenantFilter, filter_tenants
 from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
 from ucfleet.tenants.queries import (
     partners_with_tenant_counts,
@@ -34,7 +35,6 @@ from ucfleet.tenants.queries import (
     tenants_visible_to,
     with_markers,
 )
-from ucfleet.versions.queries import get_version_for
 
 
 class PartnerViewSet(ApiViewSet):
@@ -65,22 +65,23 @@ class ScaleUnitViewSet(ApiViewSet):
         return self.answer(unit)
 
 
-def filter_tenants(admin: Any, tenants: QuerySet[Tenant], filters: dict[str, Any]) -> QuerySet:
-    if "partner" in filters:
-        tenants = tenants.filter(partner_id=filters["partner"])
-    if "version" in filters:
-        try:
-            tenants = tenants.filter(version=get_version_for(admin, filters["version"]))
-        except NotFound:
-            tenants = tenants.none()
-    if filters.get("search"):
-        text = filters["search"]
-        tenants = tenants.filter(
-            Q(name__icontains=text)
-            | Q(domain__icontains=text)
-            | Q(customer_id__icontains=text)
-            | Q(instance_id__icontains=text)
-        )
+def listed_tenants(admin: Any, filters: dict[str, Any]) -> QuerySet[Tenant]:
+    """`GET /tenants/`: tenants.filtering (the R19 definition a schedule request's `filter`
+    uses too), then the R10 marker filters. A partner, version or scale unit the caller
+    cannot see matches nothing here (the list stays a 200, as before)."""
+    chosen = TenantFilter.of(
+        partner_ids=[filters["partner"]] if "partner" in filters else [],
+        versions=[filters["version"]] if "version" in filters else [],
+        scale_unit_ids=[filters["scale_unit"]] if "scale_unit" in filters else [],
+        is_productive=filters.get("is_productive"),
+        is_test=filters.get("is_test"),
+        is_nfr=filters.get("is_nfr"),
+        search=filters.get("search"),
+    )
+    try:
+        tenants = with_markers(filter_tenants(admin, chosen))
+    except NotFound:
+        return Tenant.objects.none()
     for flag in ("update_scheduled", "auto_update_allowed"):
         if flag in filters:
             tenants = tenants.filter(**{flag: filters[flag]})
@@ -103,7 +104,7 @@ class TenantViewSet(CsvListMixin, ApiViewSet):
     @extend_schema(parameters=[TenantFilterSerializer], responses=csv_or(TenantSerializer))
     def list(self, request: Request) -> Any:
         filters = validated_query(TenantFilterSerializer, request)
-        tenants = filter_tenants(self.admin, self.visible(), filters).order_by("name", "id")
+        tenants = listed_tenants(self.admin, filters).order_by("name", "id")
         if wants_csv(request):
             return csv_export("tenants", tenants, TENANT_COLUMNS)
         return self.paged(tenants)

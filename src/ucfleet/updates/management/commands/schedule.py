@@ -3,6 +3,7 @@ same preview, then a confirmation (or --yes)."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from datetime import datetime
 from typing import Any
@@ -17,9 +18,15 @@ from ucfleet.core.ids import parse_id
 from ucfleet.core.timeutils import as_aware, format_server_time
 from ucfleet.maintenance.queries import server_zone
 from ucfleet.rollouts.waves import parse_waves
-from ucfleet.tenants.queries import partners_visible_to, tenants_visible_to
+from ucfleet.tenants.filtering import MAX_SEARCH, TenantFilter
+from ucfleet.tenants.queries import (
+    partners_visible_to,
+    scale_units_visible_to,
+    tenants_visible_to,
+)
 from ucfleet.updates import services
 from ucfleet.updates.choices import TaskType, Timing
+from ucfleet.updates.summary import summarize
 
 SHOWN = 20  # rows of each preview list; --verbosity 2 shows all
 
@@ -28,11 +35,58 @@ def _choice(value: str) -> str:
     return value.replace("-", "_")
 
 
+FILTER_OPTIONS = (
+    "filter_partner",
+    "filter_version",
+    "filter_scale_unit",
+    "is_productive",
+    "is_test",
+    "is_nfr",
+    "search",
+)
+
+
+def _by_name_or_id(queryset: Any, refs: list[str], what: str) -> list[int]:
+    ids: list[int] = []
+    for ref in refs:
+        found = queryset.filter(name=ref).first()
+        if found is None and (pk := parse_id(ref)) is not None:
+            found = queryset.filter(pk=pk).first()
+        if found is None:
+            raise CommandError(f"no such {what}: {ref}")
+        ids.append(found.pk)
+    return ids
+
+
+def filter_from_options(admin: Actor, options: dict[str, Any]) -> TenantFilter | None:
+    """The --filter-*/--productive/--test/--nfr/--search options as a TenantFilter (R19),
+    or None when none is given. Partners and scale units are looked up in the acting
+    administrator's scope (R1); versions are resolved by the planning, as for the API."""
+    if all(options.get(name) is None for name in FILTER_OPTIONS):
+        return None
+    search = options.get("search") or ""
+    if len(search) > MAX_SEARCH or "\x00" in search:
+        raise CommandError(f"--search: at most {MAX_SEARCH} characters of text")
+    return TenantFilter.of(
+        partner_ids=_by_name_or_id(
+            partners_visible_to(admin), options.get("filter_partner") or [], "partner"
+        ),
+        versions=options.get("filter_version") or [],
+        scale_unit_ids=_by_name_or_id(
+            scale_units_visible_to(admin), options.get("filter_scale_unit") or [], "scale unit"
+        ),
+        is_productive=options.get("is_productive"),
+        is_test=options.get("is_test"),
+        is_nfr=options.get("is_nfr"),
+        search=search,
+    )
+
+
 class Command(BaseCommand):
     help = (
         "Schedule update tasks like the Update UC Tenants wizard: choose tenants (--tenant, "
-        "--partner or --all), timing and options; a preview shows what will happen to "
-        "each tenant, then you confirm (or pass --yes)."
+        "--partner, --all or the --filter-* options), timing and options; a preview shows "
+        "what will happen to each tenant, then you confirm (or pass --yes)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -49,6 +103,30 @@ class Command(BaseCommand):
             action="store_true",
             help="all tenants on the platform (platform administrators)",
         )
+        matching = parser.add_argument_group(
+            "UC tenants by filter (R19; instead of the above: every tenant that matches)"
+        )
+        matching.add_argument(
+            "--filter-partner", action="append", metavar="NAME|ID", help="repeat for several"
+        )
+        matching.add_argument(
+            "--filter-version",
+            action="append",
+            metavar="NAME|ID",
+            help="current software version; repeat for several",
+        )
+        matching.add_argument(
+            "--filter-scale-unit", action="append", metavar="NAME|ID", help="repeat for several"
+        )
+        for flag, what in (("productive", "productive"), ("test", "test"), ("nfr", "NFR")):
+            matching.add_argument(
+                f"--{flag}",
+                dest=f"is_{flag}",
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"only {what} tenants (--no-{flag}: only tenants that are not)",
+            )
+        matching.add_argument("--search", metavar="TEXT", help="part of name, domain, IDs")
         parser.add_argument(
             "--timing",
             type=_choice,
@@ -136,6 +214,7 @@ class Command(BaseCommand):
             tenant_ids=self._tenant_ids(admin, options["tenant"]),
             partner_id=self._partner_id(admin, options["partner"]),
             all_tenants=options["all"],
+            filter=filter_from_options(admin, options),
             timing=options["timing"],
             start=self._start(options["start"], zone),
             target_version=options["target_version"],
@@ -244,7 +323,13 @@ class Command(BaseCommand):
             self.stdout.write("Waves: " + ", ".join(f"{w.index}: {w.size}" for w in plan.waves))
         if plan.skipped:
             self.stdout.write(f"\nSkipped: {len(plan.skipped)}")
-            self._rows([f"{s.tenant_name}: {s.reason} — {s.text}" for s in plan.skipped], every)
+            if len(plan.skipped) > SHOWN and not every:
+                # R19: a large request reads by reason, with counts and a sample.
+                for group in summarize(plan, zone).skips:
+                    sample = ", ".join(group.sample) + (" …" if group.more else "")
+                    self.stdout.write(f"  {group.key} — {group.text}: {group.count} ({sample})")
+            else:
+                self._rows([f"{s.tenant_name}: {s.reason} — {s.text}" for s in plan.skipped], every)
         if plan.warnings:
             self.stdout.write(f"\nWarnings: {len(plan.warnings)}")
             self._rows([f"{w.tenant_name}: {w.code} — {w.text}" for w in plan.warnings], every)

@@ -155,6 +155,15 @@
         if (window.htmx) window.htmx.process(list.lastElementChild);
       }
     }
+    if (el.dataset.fillWaves !== undefined) {
+      /* Wizard: take the rollout suggested for a large selection, then preview again. */
+      var waves = document.getElementById("id_waves");
+      var budget = document.getElementById("id_error_budget");
+      if (waves) waves.value = el.dataset.fillWaves;
+      if (budget) budget.value = el.dataset.fillBudget || "";
+      var again = document.querySelector('#wizard button[name="action"][value="preview"]');
+      if (again) window.setTimeout(function () { again.click(); }, 0);
+    }
     if (el.hasAttribute("data-close-modal")) {
       var dialog = el.closest("dialog");
       if (dialog) { event.preventDefault(); dialog.close(); }
