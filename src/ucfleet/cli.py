@@ -19,6 +19,7 @@ OPERATOR_COMMANDS = {
     "export-tenants": "export UC tenants as CSV",
     "schedule": "schedule update tasks (preview, then confirm)",
     "tasks": "list and filter update tasks",
+    "rollouts": "list, show, pause, resume, abort rollouts; retry their failed tasks",
     "send-outbox": "send queued e-mails without running a worker; --burst stops when done",
     "seed-demo": "create the demo data",
     "demo-credentials": "print the demo sign-ins again",

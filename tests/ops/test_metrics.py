@@ -168,7 +168,14 @@ def test_metrics_report_the_tasks_workers_and_outbox_of_the_database(seeded):
     s = scrape()
 
     by_status = {dict(k)["status"]: v for k, v in s["ucfleet_tasks"].items()}
-    assert by_status == {"planned": 4, "in_progress": 1, "executed": 3, "failed": 1, "cancelled": 1}
+    assert by_status == {
+        "planned": 4,
+        "in_progress": 1,
+        "executed": 3,
+        "failed": 1,
+        "cancelled": 1,
+        "held": 0,
+    }
     assert s["ucfleet_tasks_due"][()] == 2
     assert 600 <= s["ucfleet_tasks_due_oldest_age_seconds"][()] < 660
 
@@ -234,8 +241,8 @@ def test_a_scrape_costs_the_same_queries_for_ten_or_a_hundred_tasks(partner_a, v
     small = queries_of_one_scrape()
     add(90)
     assert queries_of_one_scrape() == small
-    # One per family: tasks, due, task durations, workers (2), outbox, step durations.
-    assert small <= 7, small
+    # One per family: tasks, rollouts, due, task durations, workers (2), outbox, steps.
+    assert small <= 8, small
 
 
 def test_the_scrape_token_and_platform_tokens_may_scrape_and_nobody_else(
@@ -316,3 +323,23 @@ def test_step_durations_are_a_histogram_by_step_and_outcome(seeded):
     assert update["10.0"] == 0 and update["30.0"] == 1 and update["+Inf"] == 1
     key = (("outcome", "succeeded"), ("step", "pre_check"))
     assert s["ucfleet_task_step_duration_seconds_sum"][key] == pytest.approx(0.4, abs=0.01)
+
+
+def test_metrics_report_rollouts_per_status(versions):
+    from django.utils import timezone
+
+    from ucfleet.rollouts.models import Rollout
+
+    for status in ("running", "running", "paused", "completed"):
+        Rollout.objects.create(
+            name=status, created=timezone.now(), target_version=versions["new"], status=status
+        )
+    s = scrape()
+    by_status = {dict(k)["status"]: v for k, v in s["ucfleet_rollouts"].items()}
+    assert by_status == {
+        "scheduled": 0,
+        "running": 2,
+        "paused": 1,
+        "completed": 1,
+        "aborted": 0,
+    }

@@ -19,9 +19,11 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from ucfleet.accounts.actors import SYSTEM
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications.choices import Status as MailStatus
 from ucfleet.notifications.models import Notification
+from ucfleet.rollouts.queries import status_totals as rollout_status_totals
 from ucfleet.updates.choices import Status
 from ucfleet.updates.execution import due_tasks
 from ucfleet.updates.models import UpdateTask
@@ -108,6 +110,14 @@ def tasks_by_status() -> GaugeMetricFamily:
     counts = dict(UpdateTask.objects.values_list("status").annotate(n=Count("pk")).order_by())
     for status in Status.values:
         family.add_metric([status], counts.get(status, 0))
+    return family
+
+
+def rollouts_by_status() -> GaugeMetricFamily:
+    """R29: rollouts per status (R18), one grouped query."""
+    family = GaugeMetricFamily("ucfleet_rollouts", "Rollouts per status.", labels=["status"])
+    for status, count in rollout_status_totals(SYSTEM).items():
+        family.add_metric([status], count)
     return family
 
 
@@ -217,6 +227,7 @@ class DatabaseCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         now = utcnow()
         yield tasks_by_status()
+        yield rollouts_by_status()
         yield from due_backlog(now)
         yield task_durations()
         yield from step_durations()

@@ -52,4 +52,6 @@ def task_record(task: UpdateTask) -> dict[str, Any]:
         "retry_of": task.retry_of_id,
         "wait_for_idle": task.wait_for_idle,
         "waiting_reason": task.waiting_reason,
+        "rollout": task.rollout_id,
+        "wave": task.wave,
     }

@@ -16,6 +16,7 @@ from ucfleet.core.errors import DomainError
 from ucfleet.core.ids import parse_id
 from ucfleet.core.timeutils import as_aware, format_server_time
 from ucfleet.maintenance.queries import server_zone
+from ucfleet.rollouts.waves import parse_waves
 from ucfleet.tenants.queries import partners_visible_to, tenants_visible_to
 from ucfleet.updates import services
 from ucfleet.updates.choices import TaskType, Timing
@@ -101,6 +102,23 @@ class Command(BaseCommand):
             action="store_true",
             help="update a single tenant whose automatic update is off",
         )
+        rollout = parser.add_argument_group("rollout (R18, R20, R21)")
+        rollout.add_argument("--name", default="", help="default: target version and date")
+        rollout.add_argument(
+            "--waves",
+            metavar="SPEC",
+            help="waves as counts or percentages, the last one the rest, e.g. 1%%,10%%,rest",
+        )
+        rollout.add_argument(
+            "--soak-minutes", type=int, default=0, help="wait after a wave ended (default 0)"
+        )
+        budget = rollout.add_mutually_exclusive_group()
+        budget.add_argument("--max-failures", type=int, help="error budget: failed tasks")
+        budget.add_argument(
+            "--max-failure-percent",
+            type=float,
+            help="error budget: %% of the ended tasks (counted once 10 have ended)",
+        )
         parser.add_argument(
             "--as",
             dest="as_user",
@@ -129,8 +147,14 @@ class Command(BaseCommand):
             notify_customer=options["notify_customer"],
             confirm_downgrade=options["confirm_downgrade"],
             confirm_auto_update_disabled=options["confirm_auto_update_disabled"],
+            name=options["name"],
+            soak_minutes=options["soak_minutes"],
+            max_failures=options["max_failures"],
+            max_failure_percent=options["max_failure_percent"],
         )
         try:
+            if options["waves"]:
+                request.waves = parse_waves(options["waves"])
             plan = services.preview_updates(admin, request)
             self._show(plan, zone, every=options["verbosity"] > 1)
             if not plan.planned:
@@ -141,9 +165,11 @@ class Command(BaseCommand):
             result = services.schedule_updates(admin, request)
         except DomainError as exc:
             raise domain_error(exc) from None
+        rollout = f"rollout {result.rollout.pk}, " if result.rollout else ""
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created {result.created_count} update task(s) (request {result.request_id})."
+                f"Created {result.created_count} update task(s) ({rollout}request "
+                f"{result.request_id})."
             )
         )
         if len(result.skipped) > len(plan.skipped):
@@ -214,6 +240,8 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"\nPlanned: {len(plan.planned)} UC tenant(s)")
         self._rows([f"{p.tenant_name} ({p.partner_name})" for p in plan.planned], every)
+        if len(plan.waves) > 1:
+            self.stdout.write("Waves: " + ", ".join(f"{w.index}: {w.size}" for w in plan.waves))
         if plan.skipped:
             self.stdout.write(f"\nSkipped: {len(plan.skipped)}")
             self._rows([f"{s.tenant_name}: {s.reason} — {s.text}" for s in plan.skipped], every)

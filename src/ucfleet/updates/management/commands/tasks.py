@@ -32,7 +32,7 @@ class Command(BaseCommand):
             type=_choice,
             choices=Status.values,
             action="append",
-            help="planned | in_progress | executed | failed | cancelled (repeatable)",
+            help="planned | held | in_progress | executed | failed | cancelled (repeatable)",
         )
         parser.add_argument("--partner", metavar="NAME|ID")
         parser.add_argument("--tenant", metavar="NAME|ID")
