@@ -90,7 +90,9 @@ def timeline(tasks: QuerySet[Any], zone: Any) -> Timeline:
     top = nice_ceiling(max(sum(n for _, n in values) for values in per.values()))
 
     def x(at: datetime) -> float:
-        return round(PLOT_LEFT + (at - start).total_seconds() / seconds * (PLOT_RIGHT - PLOT_LEFT), 1)
+        return round(
+            PLOT_LEFT + (at - start).total_seconds() / seconds * (PLOT_RIGHT - PLOT_LEFT), 1
+        )
 
     def y(value: int) -> float:
         return round(PLOT_BOTTOM - value / top * (PLOT_BOTTOM - PLOT_TOP), 1)

@@ -13,7 +13,13 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -130,7 +136,9 @@ def rollout_detail(request: HttpRequest, pk: int) -> HttpResponse:
         wave.counts = counts.wave(wave.index)  # type: ignore[attr-defined]
         wave.progress = _progress(wave.counts)  # type: ignore[attr-defined]
     tasks = rollout_tasks(admin, rollout)
-    failed = tasks.filter(status=Status.FAILED).select_related("tenant").order_by("-finished", "-id")
+    failed = (
+        tasks.filter(status=Status.FAILED).select_related("tenant").order_by("-finished", "-id")
+    )
     context = {
         "nav": "rollouts",
         "rollout": rollout,
@@ -178,7 +186,7 @@ def rollout_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def rollout_export(request: HttpRequest, pk: int) -> HttpResponse:
+def rollout_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     admin = acting_admin(request)
     rollout = get_rollout_for(admin, pk)
     tasks = rollout_tasks(admin, rollout).order_by("id")
