@@ -46,7 +46,7 @@ def test_the_list_shows_rollouts_newest_first_with_filters(
     ("language", "words"),
     [
         ("en", ["Waves", "Executed and failed over time", "1 failure", "Pause", "Abort"]),
-        ("de", ["Wellen", "Ausgeführt und fehlgeschlagen im Zeitverlauf", "1 Fehler", "Pausieren"]),
+        ("de", ["Wellen", "Ausgeführt und fehlgeschlagen im Zeitverlauf", "1 Fehler", "Anhalten"]),
     ],
 )
 def test_the_rollout_page_shows_progress_waves_chart_and_failures(
