@@ -93,13 +93,16 @@ def make_readable_lines(
     zone = ServerZone()
     for line, entry in zip(lines, readable, strict=True):
         count = line["partner_count"] if entry.object_type in PER_PARTNER else line["object_count"]
-        bulk = not line["key"].startswith(SINGLE) and line["size"] > 1
+        grouped = not line["key"].startswith(SINGLE) and line["size"] > 1
+        # One object logged once per partner (a rollout paused for 3 partners) reads as
+        # that object's entry, with a link to all of them.
+        bulk = grouped and (line["object_count"] > 1 or entry.object_type in PER_PARTNER)
         entry.group_key = line["key"]  # type: ignore[attr-defined]
         entry.group_size = line["size"]  # type: ignore[attr-defined]
         entry.group_objects = line["object_count"]  # type: ignore[attr-defined]
         entry.at = line["last_at"]
         entry.summary = ""  # type: ignore[attr-defined]
-        entry.group_url = ""  # type: ignore[attr-defined]
+        entry.group_url = drill_down_url(line["key"]) if grouped else ""  # type: ignore[attr-defined]
         if not bulk:
             continue
         entry.summary = summary(  # type: ignore[attr-defined]
@@ -108,7 +111,6 @@ def make_readable_lines(
             entry.object_label,  # type: ignore[attr-defined]
             count,
         )
-        entry.group_url = drill_down_url(line["key"])  # type: ignore[attr-defined]
         same_old = line["old_low"] == line["old_high"]
         same_new = line["new_low"] == line["new_high"]
         entry.old_text = readable_value(entry.field, entry.old, zone) if same_old else "…"  # type: ignore[attr-defined]

@@ -47,6 +47,7 @@ class ChangeLogFilterForm(forms.Form):
     OBJECT_TYPES = [
         ("update_task", gettext_lazy("update task")),
         ("update_request", gettext_lazy("update request")),
+        ("rollout", gettext_lazy("rollout")),
         ("tenant", gettext_lazy("UC tenant")),
         ("partner", gettext_lazy("partner")),
         ("scale_unit", gettext_lazy("scale unit")),
