@@ -303,3 +303,81 @@ def test_partner_administrators_see_and_steer_their_part_only(
     assert (
         alpha.get(f"{BASE}/rollouts/", {"partner": partner_b_admin.partner_id}).status_code == 404
     )
+
+
+def test_preview_answers_each_tenants_wave_and_writes_nothing(platform_api, a_tenants, versions):
+    answer = platform_api.post(
+        f"{BASE}/update-tasks/preview/",
+        {
+            "tenants": [t.pk for t in a_tenants],
+            "timing": "immediate",
+            "target_version": versions["new"].pk,
+            "waves": [{"percent": 34}, {"count": 1}, {"percent": 100}],
+        },
+        format="json",
+    )
+    assert answer.status_code == 200, answer.json()
+    body = answer.json()
+    assert body["waves"] == [
+        {"index": 1, "size": 2, "status": "released"},  # 34 % of 3, rounded up
+        {"index": 2, "size": 1, "status": "held"},
+    ]
+    assert [p["wave"] for p in body["planned"]] == [1, 1, 2]
+    assert not Rollout.objects.exists() and not UpdateTask.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"waves": [{"count": 0}, {"percent": 100}]}, "waves.0.count"),
+        ({"waves": [{"count": 1, "percent": 5}]}, "waves.0.non_field_errors"),
+        ({"waves": [{"percent": 0}]}, "waves.0.percent"),
+        ({"waves": "1,rest"}, "waves"),
+        ({"soak_minutes": -5}, "soak_minutes"),
+        (
+            {"error_budget": {"max_failures": 1, "max_failure_percent": 2}},
+            "error_budget.non_field_errors",
+        ),
+        ({"error_budget": {"max_failure_percent": 120}}, "error_budget.max_failure_percent"),
+        ({"name": "x" * 201}, "name"),
+        (
+            {
+                "timing": "custom",
+                "start": "2099-01-01T10:00:00Z",
+                "waves": [{"count": 1}, {"percent": 100}],
+            },
+            "waves",
+        ),
+    ],
+)
+def test_bad_rollout_options_answer_400_naming_the_field(
+    platform_api, a_tenants, versions, extra, field
+):
+    answer = platform_api.post(
+        f"{BASE}/update-tasks/",
+        {
+            "tenants": [t.pk for t in a_tenants],
+            "timing": "immediate",
+            "target_version": versions["new"].pk,
+            **extra,
+        },
+        format="json",
+    )
+    assert answer.status_code == 400, answer.json()
+    assert field in answer.json()["errors"], answer.json()
+    assert not Rollout.objects.exists() and not UpdateTask.objects.exists()
+
+
+def test_rollout_list_filters_and_order(platform_api, a_tenants, b_tenants, versions):
+    first = create(platform_api, a_tenants[:1], versions)["rollout"]
+    second = create(platform_api, b_tenants[:1], versions)["rollout"]
+    listed = platform_api.get(f"{BASE}/rollouts/").json()["results"]
+    assert [r["id"] for r in listed] == [second, first]
+    by_partner = platform_api.get(f"{BASE}/rollouts/", {"partner": b_tenants[0].partner_id})
+    assert [r["id"] for r in by_partner.json()["results"]] == [second]
+    assert platform_api.get(f"{BASE}/rollouts/", {"status": "completed"}).json()["count"] == 0
+    by_version = platform_api.get(f"{BASE}/rollouts/", {"target_version": "14.10"}).json()
+    assert by_version["count"] == 2
+    assert platform_api.get(f"{BASE}/rollouts/", {"status": "bogus"}).status_code == 400
+    tasks = platform_api.get(f"{BASE}/update-tasks/", {"rollout": first}).json()["results"]
+    assert [t["rollout"] for t in tasks] == [first]

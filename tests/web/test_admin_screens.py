@@ -295,7 +295,9 @@ def test_change_log_filters_and_exports_csv(
     response = partner_client.get("/change-log/?format=csv&user=plat&object_type=update_request")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:3] == ["time", "user", "action"]
-    assert len(rows) == 2  # partner A's entry only (R1), not partner B's
+    # Partner A's entries only (R1): its request's tasks and its rollout, not partner B's.
+    assert len(rows) == 3
+    assert {row[3] for row in rows[1:]} == {"update_request", "rollout"}
     assert response["Content-Type"].startswith("text/csv")
 
 

@@ -181,18 +181,26 @@ def test_scheduling_and_cancelling_emit_with_a_fixed_number_of_queries(
             TenantFactory(partner=partner_a, version=versions["current"], scale_unit=scale_unit)
             for _ in range(size)
         ]
-        before = WebhookDelivery.objects.count()
+        task_events = WebhookDelivery.objects.filter(event__startswith="task.")
+        before = task_events.count()
+        completed = WebhookDelivery.objects.filter(event="rollout.completed").count()
         tasks: list = []
         scheduled = _queries(
             lambda: tasks.extend(schedule(platform_admin, tenants, versions["new"]))
         )
         cancelled = _queries(lambda: delete_tasks(platform_admin, [t.pk for t in tasks]))
-        # 2 changes per task (created, cancelled) for 2 endpoints
-        assert WebhookDelivery.objects.count() - before == (size * 2 * 2 if listening else 0)
+        # 2 changes per task (created, cancelled) for 2 endpoints; cancelling every task
+        # also completes the rollout (`rollout.completed`, one per endpoint).
+        assert task_events.count() - before == (size * 2 * 2 if listening else 0)
+        assert WebhookDelivery.objects.filter(event="rollout.completed").count() - completed == (
+            2 if listening else 0
+        )
         return scheduled, cancelled
 
     added = {}
+    run(5, listening=False)  # warm the per-process caches (the server zone, …)
     for size in (20, 200):
         with_hooks, without = run(size, listening=True), run(size, listening=False)
         added[size] = tuple(a - b for a, b in zip(with_hooks, without, strict=True))
-    assert added[20] == added[200] == (3, 2)
+    # Cancelling: the tasks' events (2), and the completed rollout's (endpoints, INSERT).
+    assert added[20] == added[200] == (3, 4)

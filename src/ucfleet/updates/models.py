@@ -122,6 +122,8 @@ class UpdateTask(models.Model):
             models.Index(fields=["tenant", "status"], name="task_tenant_status"),
             # A rollout's counts per wave and status, its waves' ends, its release.
             models.Index(fields=["rollout", "wave", "status"], name="task_rollout_wave"),
+            # The error budget's counts (failed, ended) of a rollout, whatever the wave.
+            models.Index(fields=["rollout", "status"], name="task_rollout_status"),
             # The rollouts a partner administrator sees (those with a task of its partner).
             models.Index(fields=["partner", "rollout"], name="task_partner_rollout"),
         ]
