@@ -115,6 +115,14 @@ def test_language_switch_ignores_a_foreign_next_url(partner_client):
 
 
 def test_pages_need_a_login(client):
-    for url in ("/", "/tenants/", "/tasks/", "/updates/new/", "/change-log/", "/outbox/"):
+    for url in (
+        "/",
+        "/tenants/",
+        "/tasks/",
+        "/updates/new/",
+        "/change-log/",
+        "/outbox/",
+        "/rollouts/",
+    ):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/login/")

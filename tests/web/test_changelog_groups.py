@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone, translation
 
 from tests.web.conftest import client_for
+from tests.web.rollout_fixtures import rollout  # noqa: F401 (fixture)
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.audit.services import Change, record
 from ucfleet.core.timeutils import format_server_time
@@ -137,3 +138,27 @@ def test_counts_read_with_the_languages_grouping(language, text):
             "rescheduled 1 task",
             "1 Aufgabe verschoben",
         )
+
+
+def test_a_rollout_paused_for_two_partners_reads_as_that_rollouts_entry(
+    rollout,  # noqa: F811
+    platform_admin,
+    partner_admin,
+):
+    from ucfleet.rollouts.services import pause
+
+    pause(platform_admin, rollout.pk)
+    html = (
+        client_for(platform_admin)
+        .get("/change-log/?object_type=rollout&action=pause")
+        .content.decode()
+    )
+    assert html.count(f'<a href="/rollouts/{rollout.pk}/">Canary 14.10</a>') == 1
+    assert "2 entries" in html and '<td class="small">paused</td>' in html
+    own = (
+        client_for(partner_admin)
+        .get("/change-log/?object_type=rollout&action=pause")
+        .content.decode()
+    )
+    assert own.count(f'<a href="/rollouts/{rollout.pk}/">Canary 14.10</a>') == 1
+    assert "2 entries" not in own

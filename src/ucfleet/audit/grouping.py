@@ -53,6 +53,14 @@ def change_log_lines(entries: QuerySet[ChangeLogEntry]) -> QuerySet[Any]:
     )
 
 
+def first_entries(
+    entries: QuerySet[ChangeLogEntry], lines: Sequence[dict[str, Any]]
+) -> list[ChangeLogEntry]:
+    """The first entry of each line, read from `entries` (scoped), in the lines' order."""
+    found = entries.order_by().in_bulk([line["first"] for line in lines])
+    return [found[line["first"]] for line in lines]
+
+
 def entries_of_line(entries: QuerySet[ChangeLogEntry], key: str) -> QuerySet[ChangeLogEntry]:
     """The entries of one line (a drill-down), of those in `entries` (already scoped)."""
     if key.startswith(SINGLE):

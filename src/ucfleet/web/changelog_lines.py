@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy, ngettext_lazy
 
-from ucfleet.audit.grouping import SINGLE
+from ucfleet.audit.grouping import SINGLE, first_entries
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.web.changelog_readable import ServerZone, make_readable, readable_value
 
@@ -81,23 +82,27 @@ def drill_down_url(key: str) -> str:
     return f"{reverse('web:change-log')}?{urlencode({'group': key})}"
 
 
-def make_readable_lines(lines: Iterable[dict[str, Any]], admin: Any) -> list[ChangeLogEntry]:
-    """The first entry of each line, readable, with `group_size`, `group_objects`,
-    `summary` (empty for a single entry) and `group_url` set; a bulk line shows an old or
-    new value only where all its entries have the same."""
+def make_readable_lines(
+    lines: Iterable[dict[str, Any]], admin: Any, entries: QuerySet[ChangeLogEntry]
+) -> list[ChangeLogEntry]:
+    """The first entry of each line (read from `entries`, the scoped list), readable, with
+    `group_size`, `group_objects`, `summary` (empty for a single entry) and `group_url`
+    set; a bulk line shows an old or new value only where all its entries have the same."""
     lines = list(lines)
-    firsts = ChangeLogEntry.objects.in_bulk([line["first"] for line in lines])
-    entries = make_readable([firsts[line["first"]] for line in lines], admin)
+    readable = make_readable(first_entries(entries, lines), admin)
     zone = ServerZone()
-    for line, entry in zip(lines, entries, strict=True):
+    for line, entry in zip(lines, readable, strict=True):
         count = line["partner_count"] if entry.object_type in PER_PARTNER else line["object_count"]
-        bulk = not line["key"].startswith(SINGLE) and line["size"] > 1
+        grouped = not line["key"].startswith(SINGLE) and line["size"] > 1
+        # One object logged once per partner (a rollout paused for 3 partners) reads as
+        # that object's entry, with a link to all of them.
+        bulk = grouped and (line["object_count"] > 1 or entry.object_type in PER_PARTNER)
         entry.group_key = line["key"]  # type: ignore[attr-defined]
         entry.group_size = line["size"]  # type: ignore[attr-defined]
         entry.group_objects = line["object_count"]  # type: ignore[attr-defined]
         entry.at = line["last_at"]
         entry.summary = ""  # type: ignore[attr-defined]
-        entry.group_url = ""  # type: ignore[attr-defined]
+        entry.group_url = drill_down_url(line["key"]) if grouped else ""  # type: ignore[attr-defined]
         if not bulk:
             continue
         entry.summary = summary(  # type: ignore[attr-defined]
@@ -106,9 +111,8 @@ def make_readable_lines(lines: Iterable[dict[str, Any]], admin: Any) -> list[Cha
             entry.object_label,  # type: ignore[attr-defined]
             count,
         )
-        entry.group_url = drill_down_url(line["key"])  # type: ignore[attr-defined]
         same_old = line["old_low"] == line["old_high"]
         same_new = line["new_low"] == line["new_high"]
         entry.old_text = readable_value(entry.field, entry.old, zone) if same_old else "…"  # type: ignore[attr-defined]
         entry.new_text = readable_value(entry.field, entry.new, zone) if same_new else "…"  # type: ignore[attr-defined]
-    return entries
+    return readable

@@ -20,6 +20,8 @@ from ucfleet.accounts.queries import administrators_visible_to
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.core.timeutils import format_server_time
 from ucfleet.maintenance.queries import all_maintenances, server_zone
+from ucfleet.rollouts.choices import RolloutStatus
+from ucfleet.rollouts.queries import rollouts_visible_to
 from ucfleet.tenants.queries import partners_visible_to, scale_units_visible_to, tenants_visible_to
 from ucfleet.updates.choices import Status, TaskType, Timing
 from ucfleet.updates.queries import tasks_visible_to
@@ -77,7 +79,13 @@ def _maintenances(admin: Any, ids: list[int]) -> Names:
     }
 
 
+def _rollouts(admin: Any, ids: list[int]) -> Names:
+    rows = rollouts_visible_to(admin).filter(pk__in=ids).values_list("pk", "name")
+    return {pk: (name, reverse("web:rollout", args=[pk])) for pk, name in rows}
+
+
 RESOLVERS: dict[str, Callable[[Any, list[int]], Names]] = {
+    "rollout": _rollouts,
     "tenant": _tenants,
     "update_task": _tasks,
     "partner": _partners,
@@ -89,7 +97,7 @@ RESOLVERS: dict[str, Callable[[Any, list[int]], Names]] = {
 
 # Fields whose stored values are codes or booleans, shown as the portal shows them.
 _LABELS = {
-    "status": dict(Status.choices),
+    "status": {**dict(Status.choices), **dict(RolloutStatus.choices)},
     "timing": dict(Timing.choices),
     "task_type": dict(TaskType.choices),
 }

@@ -47,6 +47,7 @@ class ChangeLogFilterForm(forms.Form):
     OBJECT_TYPES = [
         ("update_task", gettext_lazy("update task")),
         ("update_request", gettext_lazy("update request")),
+        ("rollout", gettext_lazy("rollout")),
         ("tenant", gettext_lazy("UC tenant")),
         ("partner", gettext_lazy("partner")),
         ("scale_unit", gettext_lazy("scale unit")),
@@ -100,9 +101,9 @@ def change_log(request: HttpRequest) -> HttpResponseBase:
     else:
         lines = change_log_lines(entries)
         if csv_wanted:
-            return _csv_response(_line_rows(lines, request.user), "change-log")
+            return _csv_response(_line_rows(lines, request.user, entries), "change-log")
         page = paginate(request, lines)
-        context["entries"] = make_readable_lines(page.object_list, request.user)
+        context["entries"] = make_readable_lines(page.object_list, request.user, entries)
     context["page"] = page
     context["export_query"] = request.GET.urlencode()
     return render_area(request, "changelog", context)
@@ -110,7 +111,7 @@ def change_log(request: HttpRequest) -> HttpResponseBase:
 
 def _group_line(entries: QuerySet[ChangeLogEntry], admin: Any) -> ChangeLogEntry | None:
     """The drill-down's heading: its group as the change log's line shows it."""
-    lines = make_readable_lines(change_log_lines(entries)[:1], admin)
+    lines = make_readable_lines(change_log_lines(entries)[:1], admin, entries)
     return lines[0] if lines else None
 
 
@@ -136,12 +137,12 @@ def _entry_rows(entries: QuerySet[ChangeLogEntry], admin: Any) -> Rows:
     return rows
 
 
-def _line_rows(lines: QuerySet[Any], admin: Any) -> Rows:
+def _line_rows(lines: QuerySet[Any], admin: Any, entries: QuerySet[ChangeLogEntry]) -> Rows:
     def rows(zone: Any) -> Iterator[list[str]]:
         yield [*HEADER, "group", "group_size"]
         stream = lines.iterator(chunk_size=CSV_CHUNK)
         while chunk := list(islice(stream, CSV_CHUNK)):
-            for e in make_readable_lines(chunk, admin):
+            for e in make_readable_lines(chunk, admin, entries):
                 bulk = bool(e.summary)  # type: ignore[attr-defined]
                 object_id = "" if bulk else e.object_id
                 name = e.summary if bulk else e.object_name  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ from ucfleet.api.v1.serializers.audit import ChangeLogEntrySerializer, ChangeLog
 from ucfleet.api.v1.views.base import ApiViewSet
 from ucfleet.api.v1.views.csv import CsvListMixin
 from ucfleet.audit.csv import spreadsheet_safe_cell
-from ucfleet.audit.grouping import SINGLE, change_log_lines, group_sizes
+from ucfleet.audit.grouping import SINGLE, change_log_lines, first_entries, group_sizes
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.audit.queries import change_log_visible_to
 
@@ -109,8 +109,7 @@ class ChangeLogViewSet(CsvListMixin, ApiViewSet):
 
     def _grouped(self, entries: QuerySet[ChangeLogEntry]) -> Response:
         lines = self.paginate_queryset(change_log_lines(entries)) or []
-        firsts = ChangeLogEntry.objects.in_bulk([line["first"] for line in lines])
-        page = [firsts[line["first"]] for line in lines]
+        page = first_entries(entries, lines)
         sizes = {line["key"]: line["size"] for line in lines if not line["key"].startswith(SINGLE)}
         return self._answer(page, sizes)
 
