@@ -192,6 +192,9 @@ def check_all(
         if starts != attempts.get(t["pk"], 0):
             broken.append(f"task {t['pk']}: {starts} start entries, {attempts[t['pk']]} attempts")
     report.figures["attempts"] = sum(attempts.values())
+    report.figures["attempts by outcome"] = dict(
+        Counter(TaskAttempt.objects.values_list("outcome", flat=True)).most_common()
+    )
     report.figures["change-log entries (task status)"] = sum(len(c) for c in chains.values())
     report.check("a change-log entry for every transition", broken)
 
