@@ -180,7 +180,19 @@ def soak(args: argparse.Namespace, tmp: Path) -> int:
     try:
         sim = Simulator(port=args.port_base + 1, token=TOKEN, log_dir=logs)
         step = _step_seconds(args)
-        sim.call("PUT", "/settings", {"step_seconds": step, "seed": args.seed})
+        # Busy tenants (R25): the simulator's own draw at each pre-check keeps 5 % of them
+        # busy for a few seconds whenever their task comes; the scripted ones below are busy
+        # when their request arrives.
+        sim.call(
+            "PUT",
+            "/settings",
+            {
+                "step_seconds": step,
+                "seed": args.seed,
+                "busy_percent": args.busy_percent,
+                "busy_seconds": 5,
+            },
+        )
         smtp = SmtpSink(args.port_base + 2)
         smtp.start()
         env = _env(args, cluster, sim, tmp)
