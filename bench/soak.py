@@ -229,6 +229,7 @@ def soak(args: argparse.Namespace, tmp: Path) -> int:
         for child in children:
             child.start()
 
+        rollouts = "--waves" in _run(env, "schedule", "--help")
         began = time.monotonic()
         schedule_at = [0.0, 0.15 * args.duration, 0.30 * args.duration]
         pg_at, smtp_at = 0.45 * args.duration, 0.6 * args.duration
@@ -267,6 +268,8 @@ def soak(args: argparse.Namespace, tmp: Path) -> int:
                             {"busy_seconds": 4 + rng.random() * 8, "calls": rng.randint(1, 4)},
                         )
                 options = ["--notify-partner"] + (["--notify-customer"] if scheduled == 0 else [])
+                if rollouts:  # each request a rollout of 3 waves (R18, R20)
+                    options += ["--name", f"soak {scheduled + 1}", "--waves", "10%,30%,rest"]
                 _run(
                     env,
                     "schedule",
@@ -313,7 +316,7 @@ def soak(args: argparse.Namespace, tmp: Path) -> int:
             pending = _outbox_pending(cluster.url)
             if sample and pending == 0:
                 counts = sample[0]
-                if not counts.get("planned") and not counts.get("in_progress"):
+                if not any(counts.get(s) for s in ("planned", "in_progress", "held")):
                     drained = True
                     break
             time.sleep(1)
@@ -324,7 +327,7 @@ def soak(args: argparse.Namespace, tmp: Path) -> int:
         report.figures.update(
             {
                 "tasks requested": args.tasks,
-                "requests": 3,
+                "requests": "3 rollouts of 3 waves" if rollouts else "3 (plain requests)",
                 "worker concurrency": f"2 × {args.concurrency} (global cap {2 * args.concurrency})",
                 "simulator step seconds": step,
                 "faulted updates (2 %)": len(faulted),

@@ -98,9 +98,15 @@ def check_all(
     from ucfleet.tenants.models import Tenant
     from ucfleet.updates.models import TaskAttempt, UpdateTask
 
+    waves = any(f.name == "wave" for f in UpdateTask._meta.get_fields())  # rollouts (R20)
     tasks = list(
         UpdateTask.objects.values(
-            "pk", "status", "failure_reason", "tenant__instance_id", "tenant__version__name"
+            "pk",
+            "status",
+            "failure_reason",
+            "tenant__instance_id",
+            "tenant__version__name",
+            *(["rollout_id", "wave"] if waves else []),
         )
     )
     by_status = Counter(t["status"] for t in tasks)
@@ -176,10 +182,25 @@ def check_all(
         .values_list("object_id", "action", "old", "new")
     ):
         chains[int(object_id)].append((action, old, new))
+    # A wave's release (held → planned) is one entry of its rollout, "release" "wave N".
+    released = set()
+    if waves:
+        released = {
+            (int(object_id), name.removeprefix("wave "))
+            for object_id, name in ChangeLogEntry.objects.filter(
+                object_type="rollout", action="release"
+            ).values_list("object_id", "field")
+        }
     broken = []
     for t in tasks:
         chain = chains.get(t["pk"], [])
         state = "planned"
+        if waves and t["wave"] is not None and t["wave"] > 1:
+            state = "held"
+            if (t["rollout_id"], str(t["wave"])) in released:
+                state = "planned"
+            elif chain:
+                broken.append(f"task {t['pk']}: ran, its wave {t['wave']} was never released")
         for action, old, new in chain:
             if _status_of(old) != state:
                 broken.append(f"task {t['pk']}: {action} from {old!r} while {state!r}")
