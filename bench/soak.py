@@ -4,7 +4,8 @@ PostgreSQL (a throw-away cluster of its own, so restarting it disturbs nobody), 
 processes (`ucfleet worker`) and the e-mail sender (`ucfleet send-outbox`), the UC
 provisioning simulator as a real HTTP service behind the `http` driver, and aiosmtpd as the
 mail server. TASKS update tasks arrive in 3 requests (`ucfleet schedule --partner …`), one
-every 15 % of the chaos window. Meanwhile:
+every 15 % of the chaos window — each a rollout of 3 waves (10 %, 30 %, the rest) when the
+command offers `--waves`, plain requests before rollouts existed. Meanwhile:
 
 - the simulator fails the update of 2 % of the tenants (its fault API; each is restored) and
   keeps 5 % busy for a while (R25: those tasks wait and check again);
