@@ -4,7 +4,8 @@ PostgreSQL (a throw-away cluster of its own, so restarting it disturbs nobody), 
 processes (`ucfleet worker`) and the e-mail sender (`ucfleet send-outbox`), the UC
 provisioning simulator as a real HTTP service behind the `http` driver, and aiosmtpd as the
 mail server. TASKS update tasks arrive in 3 requests (`ucfleet schedule --partner …`), one
-every 15 % of the chaos window. Meanwhile:
+every 15 % of the chaos window — each a rollout of 3 waves (10 %, 30 %, the rest) when the
+command offers `--waves`, plain requests before rollouts existed. Meanwhile:
 
 - the simulator fails the update of 2 % of the tenants (its fault API; each is restored) and
   keeps 5 % busy for a while (R25: those tasks wait and check again);
@@ -180,7 +181,19 @@ def soak(args: argparse.Namespace, tmp: Path) -> int:
     try:
         sim = Simulator(port=args.port_base + 1, token=TOKEN, log_dir=logs)
         step = _step_seconds(args)
-        sim.call("PUT", "/settings", {"step_seconds": step, "seed": args.seed})
+        # Busy tenants (R25): the simulator's own draw at each pre-check keeps 5 % of them
+        # busy for a few seconds whenever their task comes; the scripted ones below are busy
+        # when their request arrives.
+        sim.call(
+            "PUT",
+            "/settings",
+            {
+                "step_seconds": step,
+                "seed": args.seed,
+                "busy_percent": args.busy_percent,
+                "busy_seconds": 5,
+            },
+        )
         smtp = SmtpSink(args.port_base + 2)
         smtp.start()
         env = _env(args, cluster, sim, tmp)
@@ -217,6 +230,7 @@ def soak(args: argparse.Namespace, tmp: Path) -> int:
         for child in children:
             child.start()
 
+        rollouts = "--waves" in _run(env, "schedule", "--help")
         began = time.monotonic()
         schedule_at = [0.0, 0.15 * args.duration, 0.30 * args.duration]
         pg_at, smtp_at = 0.45 * args.duration, 0.6 * args.duration
@@ -255,6 +269,8 @@ def soak(args: argparse.Namespace, tmp: Path) -> int:
                             {"busy_seconds": 4 + rng.random() * 8, "calls": rng.randint(1, 4)},
                         )
                 options = ["--notify-partner"] + (["--notify-customer"] if scheduled == 0 else [])
+                if rollouts:  # each request a rollout of 3 waves (R18, R20)
+                    options += ["--name", f"soak {scheduled + 1}", "--waves", "10%,30%,rest"]
                 _run(
                     env,
                     "schedule",
@@ -301,7 +317,7 @@ def soak(args: argparse.Namespace, tmp: Path) -> int:
             pending = _outbox_pending(cluster.url)
             if sample and pending == 0:
                 counts = sample[0]
-                if not counts.get("planned") and not counts.get("in_progress"):
+                if not any(counts.get(s) for s in ("planned", "in_progress", "held")):
                     drained = True
                     break
             time.sleep(1)
@@ -312,7 +328,7 @@ def soak(args: argparse.Namespace, tmp: Path) -> int:
         report.figures.update(
             {
                 "tasks requested": args.tasks,
-                "requests": 3,
+                "requests": "3 rollouts of 3 waves" if rollouts else "3 (plain requests)",
                 "worker concurrency": f"2 × {args.concurrency} (global cap {2 * args.concurrency})",
                 "simulator step seconds": step,
                 "faulted updates (2 %)": len(faulted),

@@ -65,4 +65,5 @@ def test_the_short_chaos_soak_keeps_every_invariant(tmp_path):
     # A faulted tenant's task fails its update and is restored, unless a kill took it first.
     assert 0 < reasons.get("update failed: restored", 0) <= figures["faulted updates (2 %)"]
     assert reasons.get("interrupted: worker lost", 0) > 0
+    assert figures["attempts by outcome"].get("waiting", 0) > 0  # busy tenants waited (R25)
     assert figures["e-mails"]["received"] == figures["e-mails"]["outbox"] > 0
