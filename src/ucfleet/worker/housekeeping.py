@@ -7,6 +7,8 @@ import logging
 import time
 
 from ucfleet.audit.services import purge_expired
+from ucfleet.notifications.failures import compose_due as compose_failure_digests
+from ucfleet.notifications.failures import purge_told
 from ucfleet.notifications.sender import send_due
 from ucfleet.webhooks import delivery as webhooks
 
@@ -40,6 +42,10 @@ class Housekeeping:
             self._next_mail = now + self.mail_every
             deadline = now + MAIL_SECONDS_PER_TURN
             try:
+                compose_failure_digests()  # failures of closed hours: digests (§9)
+            except Exception:
+                log.exception("composing failure digests failed; retrying next turn")
+            try:
                 while send_due(limit=MAIL_BATCH, deadline=deadline) == MAIL_BATCH:
                     pass
                 if time.monotonic() >= deadline:
@@ -54,6 +60,7 @@ class Housekeeping:
             self._next_purge = now + self.purge_every
             try:
                 purged = purge_expired()
+                purge_told()
             except Exception:
                 log.exception("purging the change log failed")
             else:

@@ -212,6 +212,9 @@ class TaskFilterSerializer(serializers.Serializer):
     timing = serializers.ChoiceField(choices=Timing.choices, required=False)
     task_type = serializers.ChoiceField(choices=TaskType.choices, required=False)
     forced = serializers.BooleanField(required=False)
+    request = serializers.UUIDField(
+        required=False, help_text="The tasks of one request (its request_id)"
+    )
 
 
 class BulkDeleteSerializer(TaskFilterSerializer):

@@ -37,6 +37,7 @@ FILTER_FIELDS = {
     "timing": "timing",
     "task_type": "task_type",
     "forced": "is_forced",
+    "request": "request_id",
 }
 
 
