@@ -42,6 +42,10 @@ from ucfleet.notifications.smtp import DeliveryFailed, as_failure, deliver, refu
 
 log = logging.getLogger("ucfleet.notifications")
 
+# Accepted messages are marked sent in batches of this many, or after this long.
+FLUSH_EVERY = 100
+FLUSH_SECONDS = 1.0
+
 LOST_SENDER_ERROR = (
     "The sender stopped while delivering this e-mail; it is sent again "
     "(if the first copy arrived, both carry the same Message-ID)."
@@ -182,6 +186,42 @@ def _mark_sent(notification: Notification, token: str, *, note: str = "") -> boo
     return is_ours
 
 
+def _mark_all_sent(ids: list[int], token: str) -> int:
+    """Accepted messages marked sent in one compare-and-set (still ours: sending, our token)."""
+    if not ids:
+        return 0
+    marked = Notification.objects.filter(
+        pk__in=ids, status=Status.SENDING, claim_token=token
+    ).update(status=Status.SENT, sent_at=utcnow(), claim_token="", claimed_at=None)
+    if marked != len(ids):
+        log.warning("outbox: %d e-mails were sent after their claim expired", len(ids) - marked)
+    return marked
+
+
+class _Accepted:
+    """Messages the server accepted, marked sent together: one UPDATE per `FLUSH_EVERY`
+    messages or `FLUSH_SECONDS`, whichever comes first, and before anything else is
+    written. A sender that dies in between leaves at most that many accepted rows in
+    `sending`; they are sent again with the same Message-ID after the claim timeout —
+    decision 0005's at-least-once window, a batch wide instead of one message."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.ids: list[int] = []
+        self.marked = 0
+        self._since = time.monotonic()
+
+    def add(self, pk: int) -> None:
+        self.ids.append(pk)
+        if len(self.ids) >= FLUSH_EVERY or time.monotonic() - self._since >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        self.marked += _mark_all_sent(self.ids, self.token)
+        self.ids = []
+        self._since = time.monotonic()
+
+
 def _mark_failed(
     notification: Notification, token: str, failure: DeliveryFailed, *, due_at: datetime
 ) -> None:
@@ -211,8 +251,40 @@ def _release(notifications: list[Notification], token: str) -> None:
     ).update(status=Status.QUEUED, claim_token="", claimed_at=None, attempts=F("attempts") - 1)
 
 
+class MailSession:
+    """One SMTP connection for several `send_due` calls (the worker's housekeeping turn):
+    opened at the first message, kept while it works, replaced after a broken one."""
+
+    def __init__(self) -> None:
+        self.mail: BaseEmailBackend | None = None
+
+    def open(self) -> BaseEmailBackend:
+        if self.mail is None:
+            mail = get_connection(fail_silently=False)
+            mail.open()
+            self.mail = mail
+        return self.mail
+
+    def discard(self) -> None:
+        _close(self.mail)
+        self.mail = None
+
+    def close(self) -> None:
+        self.discard()
+
+    def __enter__(self) -> MailSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def send_due(
-    *, limit: int = 100, now: datetime | None = None, deadline: float | None = None
+    *,
+    limit: int = 100,
+    now: datetime | None = None,
+    deadline: float | None = None,
+    session: MailSession | None = None,
 ) -> int:
     """Send up to `limit` due e-mails; returns how many the mail server accepted.
 
@@ -220,6 +292,7 @@ def send_due(
     time instead of waiting for a back-off); claims always use the real clock. `deadline`
     (a `time.monotonic()` value) is checked before each message: what is left then is handed
     back untried, so a slow mail server holds the caller up by one message at most.
+    `session` keeps one SMTP connection across calls; without it the call opens its own.
     """
     if deadline is not None and time.monotonic() >= deadline:
         return 0
@@ -229,36 +302,57 @@ def send_due(
     claimed = _claim(due_at=due_at, limit=limit, token=token)
     if not claimed:
         return 0
+    own = session is None
+    mail_session = session or MailSession()
+    try:
+        return _send_claimed(claimed, token, mail_session, due_at=due_at, deadline=deadline)
+    finally:
+        if own:
+            mail_session.close()
+
+
+def _send_claimed(
+    claimed: list[Notification],
+    token: str,
+    session: MailSession,
+    *,
+    due_at: datetime,
+    deadline: float | None,
+) -> int:
     # Stop at half the claim timeout so that no one takes back rows we still work on.
     stop_at = time.monotonic() + claim_timeout().total_seconds() / 2
     if deadline is not None:
         stop_at = min(stop_at, deadline)
-    sent = 0
-    mail: BaseEmailBackend | None = None
+    accepted = _Accepted(token)
+    noted = 0
     for index, notification in enumerate(claimed):
         if time.monotonic() > stop_at:
+            accepted.flush()
             _release(claimed[index:], token)
             break
-        if mail is None:
-            try:
-                mail = get_connection(fail_silently=False)
-                mail.open()
-            except Exception as error:  # no server: every claimed row failed
-                failure = as_failure(error)
-                for rest in claimed[index:]:
-                    _mark_failed(rest, token, failure, due_at=due_at)
-                return sent
+        try:
+            mail = session.open()
+        except Exception as error:  # no server: every claimed row failed
+            accepted.flush()
+            failure = as_failure(error)
+            for rest in claimed[index:]:
+                _mark_failed(rest, token, failure, due_at=due_at)
+            return accepted.marked + noted
         try:
             refused = deliver(mail, build_message(notification, mail))
         except Exception as error:  # any failure is this attempt's failure
+            accepted.flush()
             _mark_failed(notification, token, as_failure(error), due_at=due_at)
             if not isinstance(error, DeliveryFailed):  # else the session was reset cleanly
-                _close(mail)
-                mail = None
+                session.discard()
             continue
-        sent += _mark_sent(notification, token, note=refused_note(refused))
-    _close(mail)
-    return sent
+        if refused:  # accepted for some recipients only: its own row, with the note
+            accepted.flush()
+            noted += _mark_sent(notification, token, note=refused_note(refused))
+        else:
+            accepted.add(notification.pk)
+    accepted.flush()
+    return accepted.marked + noted
 
 
 def _close(mail: BaseEmailBackend | None) -> None:

@@ -10,7 +10,9 @@ connection Django opened. docs/decisions/0005-outbox-delivery.md has the rules.
 from __future__ import annotations
 
 import contextlib
+import re
 import smtplib
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -74,6 +76,21 @@ def deliver(mail: BaseEmailBackend, message: EmailMessage) -> dict[str, str]:
     return {}
 
 
+# An address that `sanitize_address` returns unchanged: plain ASCII, lower-case domain.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9._%+\-]+@[a-z0-9.\-]+")
+
+
+@lru_cache(maxsize=64)
+def _sender_address(address: str, encoding: str) -> str:
+    return sanitize_address(address, encoding)  # the same From on every message: once
+
+
+def _envelope_address(address: str, encoding: str) -> str:
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return address  # (what sanitize_address would return, without parsing it)
+    return sanitize_address(address, encoding)
+
+
 def _deliver_over_smtp(smtp: smtplib.SMTP, message: EmailMessage) -> dict[str, str]:
     """`smtplib.sendmail`, but deciding per recipient.
 
@@ -83,8 +100,8 @@ def _deliver_over_smtp(smtp: smtplib.SMTP, message: EmailMessage) -> dict[str, s
     are reported (they would be refused again). Every recipient refused for good: permanent.
     """
     encoding = message.encoding or settings.DEFAULT_CHARSET
-    sender = sanitize_address(message.from_email, encoding)
-    recipients = [sanitize_address(address, encoding) for address in message.recipients()]
+    sender = _sender_address(message.from_email, encoding)
+    recipients = [_envelope_address(address, encoding) for address in message.recipients()]
     data = message.message().as_bytes(linesep="\r\n")
     smtp.ehlo_or_helo_if_needed()
     options = [f"size={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
