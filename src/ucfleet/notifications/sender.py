@@ -20,16 +20,17 @@ back while it still works on them.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
 import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection as db_connection
 from django.db import transaction
@@ -38,7 +39,15 @@ from django.db.models import F, QuerySet
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications.choices import Status
 from ucfleet.notifications.models import Notification
-from ucfleet.notifications.smtp import DeliveryFailed, as_failure, deliver, refused_note
+from ucfleet.notifications.smtp import (
+    DeliveryFailed,
+    Envelope,
+    MailSession,
+    as_failure,
+    deliver,
+    prepare,
+    refused_note,
+)
 
 log = logging.getLogger("ucfleet.notifications")
 
@@ -251,34 +260,6 @@ def _release(notifications: list[Notification], token: str) -> None:
     ).update(status=Status.QUEUED, claim_token="", claimed_at=None, attempts=F("attempts") - 1)
 
 
-class MailSession:
-    """One SMTP connection for several `send_due` calls (the worker's housekeeping turn):
-    opened at the first message, kept while it works, replaced after a broken one."""
-
-    def __init__(self) -> None:
-        self.mail: BaseEmailBackend | None = None
-
-    def open(self) -> BaseEmailBackend:
-        if self.mail is None:
-            mail = get_connection(fail_silently=False)
-            mail.open()
-            self.mail = mail
-        return self.mail
-
-    def discard(self) -> None:
-        _close(self.mail)
-        self.mail = None
-
-    def close(self) -> None:
-        self.discard()
-
-    def __enter__(self) -> MailSession:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 def send_due(
     *,
     limit: int = 100,
@@ -325,7 +306,39 @@ def _send_claimed(
         stop_at = min(stop_at, deadline)
     accepted = _Accepted(token)
     noted = 0
-    for index, notification in enumerate(claimed):
+    # The messages are built in a second thread while this one waits for the server's
+    # answers (building needs no database); a message that cannot be built fails its row.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-build") as builder:
+        built = builder.map(_prepared, claimed)
+        try:
+            noted = _deliver_all(
+                claimed, built, token, session, accepted, due_at=due_at, stop_at=stop_at
+            )
+        finally:
+            builder.shutdown(cancel_futures=True)
+    accepted.flush()
+    return accepted.marked + noted
+
+
+def _prepared(notification: Notification) -> Envelope | Exception:
+    try:
+        return prepare(build_message(notification))
+    except Exception as error:  # this message's failure, handled where it is sent
+        return error
+
+
+def _deliver_all(
+    claimed: list[Notification],
+    built: Iterator[Envelope | Exception],
+    token: str,
+    session: MailSession,
+    accepted: _Accepted,
+    *,
+    due_at: datetime,
+    stop_at: float,
+) -> int:
+    noted = 0
+    for index, (notification, envelope) in enumerate(zip(claimed, built, strict=True)):
         if time.monotonic() > stop_at:
             accepted.flush()
             _release(claimed[index:], token)
@@ -337,9 +350,11 @@ def _send_claimed(
             failure = as_failure(error)
             for rest in claimed[index:]:
                 _mark_failed(rest, token, failure, due_at=due_at)
-            return accepted.marked + noted
+            return noted
         try:
-            refused = deliver(mail, build_message(notification, mail))
+            if isinstance(envelope, Exception):
+                raise envelope
+            refused = deliver(mail, envelope)
         except Exception as error:  # any failure is this attempt's failure
             accepted.flush()
             _mark_failed(notification, token, as_failure(error), due_at=due_at)
@@ -351,13 +366,4 @@ def _send_claimed(
             noted += _mark_sent(notification, token, note=refused_note(refused))
         else:
             accepted.add(notification.pk)
-    accepted.flush()
-    return accepted.marked + noted
-
-
-def _close(mail: BaseEmailBackend | None) -> None:
-    """Close a connection whose state is unknown after an error; the next message opens a
-    fresh one."""
-    if mail is not None:
-        with contextlib.suppress(Exception):  # closing a broken connection may fail too
-            mail.close()
+    return noted
