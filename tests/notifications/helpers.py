@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
 from tests.factories import AdministratorFactory, TenantFactory, UpdateTaskFactory
 from ucfleet.accounts.choices import Profile
+from ucfleet.core.timeutils import now as utcnow
+from ucfleet.notifications.failures import compose_due, digest_grace, digest_period
 from ucfleet.notifications.sender import send_due
 from ucfleet.updates.choices import Timing
 
@@ -63,3 +65,10 @@ def deliver(**kwargs) -> int:
     while sent := send_due(**kwargs):
         total += sent
     return total
+
+
+def close_failure_digests() -> int:
+    """Compose the failure digests as the housekeeping does once the hour has closed (a
+    later `now` instead of waiting an hour); returns how many failures they told."""
+    later = utcnow() + digest_period() + digest_grace() + timedelta(seconds=1)
+    return compose_due(now=later)

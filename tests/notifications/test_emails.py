@@ -13,6 +13,7 @@ from tests.notifications.helpers import (
     START_TEXT,
     SUMMER,
     SUMMER_TEXT,
+    close_failure_digests,
     deliver,
     in_transaction,
     partner_admin_of,
@@ -412,6 +413,7 @@ def test_failed_task_tells_partner_admins_the_reason(smtp, world, language):
         finished=LATEST,
     )
     in_transaction(notify_task_failed, failed.pk)
+    close_failure_digests()
 
     assert deliver() == len(side["admins"])  # told whatever the task's Send E-mail flag
     mail = partner_mails(smtp, side)
@@ -461,6 +463,7 @@ REASONS = ["start window missed", "interrupted: worker lost", "step 2 of 3 faile
 def test_tasks_failed_together_give_one_digest_per_partner_admin(smtp, world, language, versions):
     names = {"en": ["alpha-two", "alpha-three"], "de": ["beta-zwei", "beta-drei"]}
     failed = {side: [] for side in ("en", "de")}
+    request_id = uuid.uuid4()  # one rollout: one digest per administrator
     for side in ("en", "de"):
         tenants = [
             world[side]["tenant"],
@@ -471,11 +474,19 @@ def test_tasks_failed_together_give_one_digest_per_partner_admin(smtp, world, la
         ]
         for t, reason in zip(tenants, REASONS, strict=True):
             failed[side].append(
-                task(t, world["new"], status=Status.FAILED, failure_reason=reason, finished=LATEST)
+                task(
+                    t,
+                    world["new"],
+                    request_id=request_id,
+                    status=Status.FAILED,
+                    failure_reason=reason,
+                    finished=LATEST,
+                )
             )
 
     # One event for both partners: each partner's administrators hear of its own tasks only.
     in_transaction(notify_tasks_failed, [t.pk for side in failed.values() for t in side])
+    close_failure_digests()
 
     assert deliver() == len(world["en"]["admins"]) + len(world["de"]["admins"])
     mail = partner_mails(smtp, world[language])
@@ -488,6 +499,7 @@ def test_tasks_failed_together_give_one_digest_per_partner_admin(smtp, world, la
     )
     # The same event reported again queues nothing new.
     in_transaction(notify_tasks_failed, [t.pk for side in failed.values() for t in side])
+    close_failure_digests()
     assert deliver() == 0
 
 
@@ -501,6 +513,7 @@ def test_inactive_and_addressless_admins_and_other_partners_get_nothing(smtp, wo
         failure_reason="interrupted: worker lost",
     )
     in_transaction(notify_task_failed, failed.pk)
+    close_failure_digests()
     deliver()
     assert sorted(r for m in smtp.messages for r in m.rcpt_tos) == world["en"]["admins"]
 

@@ -11,7 +11,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from tests.notifications.helpers import deliver, task, tenant
+from tests.notifications.helpers import close_failure_digests, deliver, task, tenant
 from ucfleet.core.timeutils import format_server_time
 from ucfleet.maintenance.services import SlotInput, update_window
 from ucfleet.notifications.models import Notification
@@ -188,6 +188,7 @@ def test_missed_window_moves_and_tells_recipients_custom_time_fails_and_tells_pa
     result = handle_missed_windows()
     assert (result.moved, result.failed) == ([window_task.pk], [custom_task.pk])
 
+    close_failure_digests()  # the hour has closed: the failure digest
     assert deliver() == 5
     moved = UpdateTask.objects.get(pk=window_task.pk)
     rescheduled = [m for m in smtp.messages if "rescheduled" in m.subject or "moved" in m.subject]

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from tests.notifications.helpers import in_transaction, task, tenant
+from tests.notifications.helpers import close_failure_digests, in_transaction, task, tenant
 from ucfleet.core.errors import NotFound
 from ucfleet.notifications.choices import Kind
 from ucfleet.notifications.compose import LANGUAGES, TEMPLATE_DIR, BulkRenderer, _text, render
@@ -63,6 +63,7 @@ def test_one_event_reported_twice_queues_each_mail_once(
     for _ in range(2):
         in_transaction(notify_tasks_created, request_id)
         in_transaction(notify_task_failed, created.pk)
+        close_failure_digests()
     kinds = sorted(Notification.objects.values_list("kind", flat=True))
     assert kinds == sorted(
         [Kind.CREATED_PARTNER] * 2 + [Kind.CREATED_CUSTOMER] + [Kind.FAILED_PARTNER] * 2

@@ -51,6 +51,9 @@ def deployment_env(tmp_path, smtp_port: int) -> dict[str, str]:
             "UCFLEET_WORKER_POLL": "0.1",
             "UCFLEET_WORKER_HEARTBEAT": "0.3",
             "UCFLEET_WORKER_TTL": str(TTL),
+            # Failure digests close after a second instead of an hour (§9).
+            "UCFLEET_FAILURE_DIGEST_SECONDS": "1",
+            "UCFLEET_FAILURE_DIGEST_GRACE": "0",
             "UCFLEET_METRICS_TOKEN": "scrape-token",
         }
     )
@@ -141,6 +144,10 @@ def test_two_portals_and_two_workers_lose_nothing_when_one_of_each_is_killed(tmp
             )
             assert retried.status_code in (200, 201), retried.text
         assert wait_until(settled, timeout=120, every=0.2)
+        # The lost tasks' failure digest, composed by a worker once its period closed.
+        assert wait_until(
+            lambda: Notification.objects.filter(kind="failed_partner").exists(), timeout=60
+        )
         assert wait_until(
             lambda: not Notification.objects.exclude(status=MailStatus.SENT).exists(),
             timeout=60,

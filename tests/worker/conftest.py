@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -52,6 +53,7 @@ def make_tasks(versions, partner_a):
     """`n` planned tasks, one per new tenant of partner A on `unit` (None: no scale unit)."""
 
     def make(n, *, unit=None, target="new", **fields):
+        fields.setdefault("request_id", uuid.uuid4())  # the n tasks of one request
         tasks = []
         for _ in range(n):
             tenant = TenantFactory(partner=partner_a, version=versions["current"], scale_unit=unit)

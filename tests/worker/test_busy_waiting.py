@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from tests.notifications.helpers import close_failure_digests
 from tests.worker.conftest import ago
 from tests.worker.test_missed_windows import _daily_window
 from ucfleet.notifications.choices import Kind
@@ -76,6 +77,7 @@ def test_an_immediately_task_fails_after_the_maximum_wait(
     assert waited.attempts.get().outcome == AttemptOutcome.FAILED
     assert fresh.status == Status.PLANNED
     # The partner is told of the failure (R16), whatever the task's Send E-mail flag.
+    close_failure_digests()  # the hour has closed
     assert Notification.objects.filter(kind=Kind.FAILED_PARTNER, tasks=waited).count() == 1
 
 

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.notifications.helpers import close_failure_digests
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.notifications.choices import Kind
 from ucfleet.notifications.models import Notification
@@ -61,6 +62,7 @@ def test_tasks_of_a_worker_without_heartbeat_fail_as_interrupted(
         assert task.tenant.__class__.objects.get(pk=task.tenant_id).version == versions["current"]
         assert ChangeLogEntry.objects.filter(action="fail", object_id=str(task.pk)).exists()
     # The partner's administrator is told once, of both tasks.
+    close_failure_digests()  # the hour has closed
     mail = Notification.objects.get(kind=Kind.FAILED_PARTNER)
     assert sorted(mail.tasks.values_list("pk", flat=True)) == lost_ids
 
@@ -197,6 +199,7 @@ def test_recovering_2_or_6_lost_tasks_costs_the_same_queries(
     _queries_to_recover(make_tasks, "warm-up", 1)
     assert _queries_to_recover(make_tasks, "few", 2) == _queries_to_recover(make_tasks, "many", 6)
     # One digest per partner administrator per recovery, listing that recovery's tasks.
+    close_failure_digests()  # the hour has closed
     mails = Notification.objects.filter(kind=Kind.FAILED_PARTNER)
     assert sorted(m.tasks.count() for m in mails) == [1, 2, 6]
     logs = TaskAttempt.objects.filter(outcome=AttemptOutcome.INTERRUPTED)

@@ -16,6 +16,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import AdministratorFactory, UpdateTaskFactory
+from tests.notifications.helpers import close_failure_digests
 from tests.worker.processes import SimulatorProcess, child_env, start_worker, wait_until
 from tests.worker.test_missed_windows import _daily_window
 from ucfleet.accounts.choices import Profile
@@ -200,6 +201,7 @@ def test_a_failed_restore_needs_attention_and_tells_the_platform_once(
     assert "Wiederherstellung" in mail.subject
     assert list(mail.tasks.values_list("pk", flat=True)) == [task.pk]
     # The partner is told of the failure as usual, but does not see the platform's alert.
+    close_failure_digests()  # the hour has closed
     assert Notification.objects.filter(kind=Kind.FAILED_PARTNER).count() == 1
     assert not notifications_visible_to(partner_admin).filter(kind=mail.kind).exists()
     _updated_once_per_executed_task(e2e, task)

@@ -303,6 +303,14 @@ UCFLEET: dict[str, Any] = {
     "OUTBOX_BACKOFF_MAX_SECONDS": env_float("UCFLEET_OUTBOX_BACKOFF_MAX", 900.0, minimum=0.001),
     # A sender that claimed a message and went silent this long is presumed dead.
     "OUTBOX_CLAIM_TIMEOUT_SECONDS": env_float("UCFLEET_OUTBOX_CLAIM_TIMEOUT", 300.0),
+    # §9: failures are told in digests, one per partner administrator per request and
+    # period (an hour), composed this long after the period closed (late commits).
+    "FAILURE_DIGEST_SECONDS": env_float("UCFLEET_FAILURE_DIGEST_SECONDS", 3600.0, minimum=1.0),
+    "FAILURE_DIGEST_GRACE_SECONDS": env_float("UCFLEET_FAILURE_DIGEST_GRACE", 60.0),
+    # A partner digest lists this many tasks, then "and N more" with a link to the portal's
+    # task list (PORTAL_URL: the portal's address as readers reach it).
+    "DIGEST_MAX_TASKS": env_int("UCFLEET_DIGEST_MAX_TASKS", 200, minimum=1),
+    "PORTAL_URL": env_str("UCFLEET_PORTAL_URL", "http://127.0.0.1:8000"),
     # Change-log retention (days).
     "CHANGE_LOG_DAYS": env_int("UCFLEET_CHANGE_LOG_DAYS", 90, minimum=1),
     # API tokens expire this many days after they were issued.

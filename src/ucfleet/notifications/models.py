@@ -51,3 +51,42 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {', '.join(self.recipients)}"
+
+
+class PendingFailure(models.Model):
+    """A task's failure, to be told to its partner's administrators in a digest: one e-mail
+    per partner administrator per request (rollout) and hour (§9).
+
+    Written in the transaction that fails the task, unique per (task, failure time): a
+    failure reported twice is one row, a retried task that fails again is a new one.
+    `failures.compose_due` claims the rows of a period that has closed by compare-and-set
+    (`claim_token` from '' to its own) and queues their digest in the same transaction, so
+    each failure is in exactly one digest whatever the number of worker processes
+    (docs/decisions/0008-failure-digests.md). Told rows stay (with their token) so that a
+    late second report of the same failure is still recognised, and are purged after
+    `PURGE_TOLD_AFTER_DAYS`.
+    """
+
+    task = models.ForeignKey("updates.UpdateTask", on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey("tenants.Partner", on_delete=models.CASCADE, related_name="+")
+    request_id = models.UUIDField()
+    # The start of the digest period the failure fell into (server clock, UTC).
+    period = models.DateTimeField()
+    reason = models.CharField(max_length=500, blank=True)
+    # The task's `finished` when it failed (what the digest shows), and the failure's
+    # identity with the task: `finished`, or the task's planned start if it had none.
+    finished = models.DateTimeField(null=True)
+    failed_at = models.DateTimeField()
+    # '' while waiting; the composing transaction's token once told.
+    claim_token = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "failed_at"], name="pending_failure_once")
+        ]
+        indexes = [
+            models.Index(fields=["claim_token", "period"], name="pending_failure_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"failure of task {self.task_id} at {self.failed_at:%Y-%m-%d %H:%M:%S}"

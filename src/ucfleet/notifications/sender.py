@@ -20,16 +20,17 @@ back while it still works on them.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
 import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection as db_connection
 from django.db import transaction
@@ -38,9 +39,21 @@ from django.db.models import F, QuerySet
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications.choices import Status
 from ucfleet.notifications.models import Notification
-from ucfleet.notifications.smtp import DeliveryFailed, as_failure, deliver, refused_note
+from ucfleet.notifications.smtp import (
+    DeliveryFailed,
+    Envelope,
+    MailSession,
+    as_failure,
+    deliver,
+    prepare,
+    refused_note,
+)
 
 log = logging.getLogger("ucfleet.notifications")
+
+# Accepted messages are marked sent in batches of this many, or after this long.
+FLUSH_EVERY = 100
+FLUSH_SECONDS = 1.0
 
 LOST_SENDER_ERROR = (
     "The sender stopped while delivering this e-mail; it is sent again "
@@ -182,6 +195,42 @@ def _mark_sent(notification: Notification, token: str, *, note: str = "") -> boo
     return is_ours
 
 
+def _mark_all_sent(ids: list[int], token: str) -> int:
+    """Accepted messages marked sent in one compare-and-set (still ours: sending, our token)."""
+    if not ids:
+        return 0
+    marked = Notification.objects.filter(
+        pk__in=ids, status=Status.SENDING, claim_token=token
+    ).update(status=Status.SENT, sent_at=utcnow(), claim_token="", claimed_at=None)
+    if marked != len(ids):
+        log.warning("outbox: %d e-mails were sent after their claim expired", len(ids) - marked)
+    return marked
+
+
+class _Accepted:
+    """Messages the server accepted, marked sent together: one UPDATE per `FLUSH_EVERY`
+    messages or `FLUSH_SECONDS`, whichever comes first, and before anything else is
+    written. A sender that dies in between leaves at most that many accepted rows in
+    `sending`; they are sent again with the same Message-ID after the claim timeout —
+    decision 0005's at-least-once window, a batch wide instead of one message."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.ids: list[int] = []
+        self.marked = 0
+        self._since = time.monotonic()
+
+    def add(self, pk: int) -> None:
+        self.ids.append(pk)
+        if len(self.ids) >= FLUSH_EVERY or time.monotonic() - self._since >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        self.marked += _mark_all_sent(self.ids, self.token)
+        self.ids = []
+        self._since = time.monotonic()
+
+
 def _mark_failed(
     notification: Notification, token: str, failure: DeliveryFailed, *, due_at: datetime
 ) -> None:
@@ -212,7 +261,11 @@ def _release(notifications: list[Notification], token: str) -> None:
 
 
 def send_due(
-    *, limit: int = 100, now: datetime | None = None, deadline: float | None = None
+    *,
+    limit: int = 100,
+    now: datetime | None = None,
+    deadline: float | None = None,
+    session: MailSession | None = None,
 ) -> int:
     """Send up to `limit` due e-mails; returns how many the mail server accepted.
 
@@ -220,6 +273,7 @@ def send_due(
     time instead of waiting for a back-off); claims always use the real clock. `deadline`
     (a `time.monotonic()` value) is checked before each message: what is left then is handed
     back untried, so a slow mail server holds the caller up by one message at most.
+    `session` keeps one SMTP connection across calls; without it the call opens its own.
     """
     if deadline is not None and time.monotonic() >= deadline:
         return 0
@@ -229,41 +283,87 @@ def send_due(
     claimed = _claim(due_at=due_at, limit=limit, token=token)
     if not claimed:
         return 0
+    own = session is None
+    mail_session = session or MailSession()
+    try:
+        return _send_claimed(claimed, token, mail_session, due_at=due_at, deadline=deadline)
+    finally:
+        if own:
+            mail_session.close()
+
+
+def _send_claimed(
+    claimed: list[Notification],
+    token: str,
+    session: MailSession,
+    *,
+    due_at: datetime,
+    deadline: float | None,
+) -> int:
     # Stop at half the claim timeout so that no one takes back rows we still work on.
     stop_at = time.monotonic() + claim_timeout().total_seconds() / 2
     if deadline is not None:
         stop_at = min(stop_at, deadline)
-    sent = 0
-    mail: BaseEmailBackend | None = None
-    for index, notification in enumerate(claimed):
+    accepted = _Accepted(token)
+    noted = 0
+    # The messages are built in a second thread while this one waits for the server's
+    # answers (building needs no database); a message that cannot be built fails its row.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-build") as builder:
+        built = builder.map(_prepared, claimed)
+        try:
+            noted = _deliver_all(
+                claimed, built, token, session, accepted, due_at=due_at, stop_at=stop_at
+            )
+        finally:
+            builder.shutdown(cancel_futures=True)
+    accepted.flush()
+    return accepted.marked + noted
+
+
+def _prepared(notification: Notification) -> Envelope | Exception:
+    try:
+        return prepare(build_message(notification))
+    except Exception as error:  # this message's failure, handled where it is sent
+        return error
+
+
+def _deliver_all(
+    claimed: list[Notification],
+    built: Iterator[Envelope | Exception],
+    token: str,
+    session: MailSession,
+    accepted: _Accepted,
+    *,
+    due_at: datetime,
+    stop_at: float,
+) -> int:
+    noted = 0
+    for index, (notification, envelope) in enumerate(zip(claimed, built, strict=True)):
         if time.monotonic() > stop_at:
+            accepted.flush()
             _release(claimed[index:], token)
             break
-        if mail is None:
-            try:
-                mail = get_connection(fail_silently=False)
-                mail.open()
-            except Exception as error:  # no server: every claimed row failed
-                failure = as_failure(error)
-                for rest in claimed[index:]:
-                    _mark_failed(rest, token, failure, due_at=due_at)
-                return sent
         try:
-            refused = deliver(mail, build_message(notification, mail))
+            mail = session.open()
+        except Exception as error:  # no server: every claimed row failed
+            accepted.flush()
+            failure = as_failure(error)
+            for rest in claimed[index:]:
+                _mark_failed(rest, token, failure, due_at=due_at)
+            return noted
+        try:
+            if isinstance(envelope, Exception):
+                raise envelope
+            refused = deliver(mail, envelope)
         except Exception as error:  # any failure is this attempt's failure
+            accepted.flush()
             _mark_failed(notification, token, as_failure(error), due_at=due_at)
             if not isinstance(error, DeliveryFailed):  # else the session was reset cleanly
-                _close(mail)
-                mail = None
+                session.discard()
             continue
-        sent += _mark_sent(notification, token, note=refused_note(refused))
-    _close(mail)
-    return sent
-
-
-def _close(mail: BaseEmailBackend | None) -> None:
-    """Close a connection whose state is unknown after an error; the next message opens a
-    fresh one."""
-    if mail is not None:
-        with contextlib.suppress(Exception):  # closing a broken connection may fail too
-            mail.close()
+        if refused:  # accepted for some recipients only: its own row, with the note
+            accepted.flush()
+            noted += _mark_sent(notification, token, note=refused_note(refused))
+        else:
+            accepted.add(notification.pk)
+    return noted

@@ -10,10 +10,13 @@ connection Django opened. docs/decisions/0005-outbox-delivery.md has the rules.
 from __future__ import annotations
 
 import contextlib
+import re
 import smtplib
+from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
@@ -64,17 +67,55 @@ def as_failure(error: BaseException) -> DeliveryFailed:
     return DeliveryFailed(f"{type(error).__name__}: {error}", permanent=False)
 
 
-def deliver(mail: BaseEmailBackend, message: EmailMessage) -> dict[str, str]:
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A message ready for SMTP: its envelope addresses and its bytes (built ahead of the
+    SMTP transaction, so that building the next one overlaps waiting for the server)."""
+
+    message: EmailMessage
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+
+def prepare(message: EmailMessage) -> Envelope:
+    encoding = message.encoding or settings.DEFAULT_CHARSET
+    return Envelope(
+        message,
+        _sender_address(message.from_email, encoding),
+        [_envelope_address(address, encoding) for address in message.recipients()],
+        message.message().as_bytes(linesep="\r\n"),
+    )
+
+
+def deliver(mail: BaseEmailBackend, message: EmailMessage | Envelope) -> dict[str, str]:
     """Send `message` over the open backend `mail`. Returns the recipients the server refused
     for good while it accepted the message for the others ({address: answer}); raises
     `DeliveryFailed` or the transport's own error otherwise."""
     if isinstance(mail, SmtpBackend) and mail.connection is not None:
-        return _deliver_over_smtp(mail.connection, message)
-    mail.send_messages([message])  # file or memory backends: nothing is refused
+        envelope = message if isinstance(message, Envelope) else prepare(message)
+        return _deliver_over_smtp(mail.connection, envelope)
+    plain = message.message if isinstance(message, Envelope) else message
+    mail.send_messages([plain])  # file or memory backends: nothing is refused
     return {}
 
 
-def _deliver_over_smtp(smtp: smtplib.SMTP, message: EmailMessage) -> dict[str, str]:
+# An address that `sanitize_address` returns unchanged: plain ASCII, lower-case domain.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9._%+\-]+@[a-z0-9.\-]+")
+
+
+@lru_cache(maxsize=64)
+def _sender_address(address: str, encoding: str) -> str:
+    return sanitize_address(address, encoding)  # the same From on every message: once
+
+
+def _envelope_address(address: str, encoding: str) -> str:
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return address  # (what sanitize_address would return, without parsing it)
+    return sanitize_address(address, encoding)
+
+
+def _deliver_over_smtp(smtp: smtplib.SMTP, envelope: Envelope) -> dict[str, str]:
     """`smtplib.sendmail`, but deciding per recipient.
 
     Any temporary refusal: nobody gets the message now (RSET) and the whole attempt is
@@ -82,10 +123,7 @@ def _deliver_over_smtp(smtp: smtplib.SMTP, message: EmailMessage) -> dict[str, s
     while others are accepted: the message goes to the accepted ones and the refused ones
     are reported (they would be refused again). Every recipient refused for good: permanent.
     """
-    encoding = message.encoding or settings.DEFAULT_CHARSET
-    sender = sanitize_address(message.from_email, encoding)
-    recipients = [sanitize_address(address, encoding) for address in message.recipients()]
-    data = message.message().as_bytes(linesep="\r\n")
+    sender, recipients, data = envelope.sender, envelope.recipients, envelope.data
     smtp.ehlo_or_helo_if_needed()
     options = [f"size={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
     code, answer = smtp.mail(sender, options)
@@ -119,3 +157,39 @@ def refused_note(refused: dict[str, str]) -> str:
 def _reset(smtp: smtplib.SMTP) -> None:
     with contextlib.suppress(smtplib.SMTPException, OSError):  # the connection may be gone
         smtp.rset()
+
+
+class MailSession:
+    """One SMTP connection for several `send_due` calls (the worker's housekeeping turn):
+    opened at the first message, kept while it works, replaced after a broken one."""
+
+    def __init__(self) -> None:
+        self.mail: BaseEmailBackend | None = None
+
+    def open(self) -> BaseEmailBackend:
+        if self.mail is None:
+            mail = get_connection(fail_silently=False)
+            mail.open()
+            self.mail = mail
+        return self.mail
+
+    def discard(self) -> None:
+        close_quietly(self.mail)
+        self.mail = None
+
+    def close(self) -> None:
+        self.discard()
+
+    def __enter__(self) -> MailSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def close_quietly(mail: BaseEmailBackend | None) -> None:
+    """Close a connection whose state is unknown after an error; the next message opens a
+    fresh one."""
+    if mail is not None:
+        with contextlib.suppress(Exception):  # closing a broken connection may fail too
+            mail.close()

@@ -7,13 +7,16 @@ import logging
 import time
 
 from ucfleet.audit.services import purge_expired
-from ucfleet.notifications.sender import send_due
+from ucfleet.notifications.failures import compose_due as compose_failure_digests
+from ucfleet.notifications.failures import purge_told
+from ucfleet.notifications.sender import MailSession, send_due
 from ucfleet.rollouts.services import release_due_waves
 from ucfleet.webhooks import delivery as webhooks
 
 log = logging.getLogger(__name__)
 
-MAIL_BATCH = 100
+# E-mails claimed per call; one SMTP connection serves the whole turn.
+MAIL_BATCH = 500
 # A full batch means more is waiting: keep sending, but give the task loop its turn after
 # this long (a 100,000-tenant request queues 100,000 customer e-mails). The sender checks
 # it before every message, so a slow relay overruns it by one SMTP transaction at most.
@@ -45,8 +48,15 @@ class Housekeeping:
             self._next_mail = now + self.mail_every
             deadline = now + MAIL_SECONDS_PER_TURN
             try:
-                while send_due(limit=MAIL_BATCH, deadline=deadline) == MAIL_BATCH:
-                    pass
+                compose_failure_digests()  # failures of closed hours: digests (§9)
+            except Exception:
+                log.exception("composing failure digests failed; retrying next turn")
+            try:
+                with MailSession() as session:
+                    while (
+                        send_due(limit=MAIL_BATCH, deadline=deadline, session=session) == MAIL_BATCH
+                    ):
+                        pass
                 if time.monotonic() >= deadline:
                     self._next_mail = now  # the budget ran out, more may wait: send next turn
             except Exception:
@@ -59,6 +69,7 @@ class Housekeeping:
             self._next_purge = now + self.purge_every
             try:
                 purged = purge_expired()
+                purge_told()
             except Exception:
                 log.exception("purging the change log failed")
             else:

@@ -42,6 +42,8 @@ class TaskFilterForm(forms.Form):
     start_to = forms.DateField(
         label=_("Start to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    # The tasks of one request (rollout): the link of an e-mail digest's "and N more".
+    request = forms.UUIDField(label=_("Request"), required=False, widget=forms.HiddenInput())
 
     SORTS = {
         "start": ("earliest_start", "id"),
@@ -79,6 +81,8 @@ class TaskFilterForm(forms.Form):
         tasks = tasks.filter(status=status) if status else tasks.exclude(status=Status.CANCELLED)
         if data.get("partner"):
             tasks = tasks.filter(partner_id=data["partner"])
+        if data.get("request"):
+            tasks = tasks.filter(request_id=data["request"])
         if data.get("timing"):
             tasks = tasks.filter(timing=data["timing"])
         if data.get("task_type"):

@@ -341,6 +341,9 @@ class TaskFilterSerializer(serializers.Serializer):
     task_type = serializers.ChoiceField(choices=TaskType.choices, required=False)
     forced = serializers.BooleanField(required=False)
     rollout = IdField(required=False)
+    request = serializers.UUIDField(
+        required=False, help_text="The tasks of one request (its request_id)"
+    )
 
 
 class TaskListQuerySerializer(TaskFilterSerializer):

@@ -47,6 +47,7 @@ FILTER_FIELDS = {
     "task_type": "task_type",
     "forced": "is_forced",
     "rollout": "rollout_id",
+    "request": "request_id",
 }
 
 

@@ -15,7 +15,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, connection
 
-from ucfleet.notifications.sender import send_due
+from ucfleet.notifications.failures import compose_due
+from ucfleet.notifications.sender import MailSession, send_due
 from ucfleet.webhooks import delivery as webhooks
 
 log = logging.getLogger("ucfleet.notifications")
@@ -29,7 +30,7 @@ class Command(BaseCommand):
             "--burst", action="store_true", help="stop as soon as no e-mail could be sent"
         )
         parser.add_argument(
-            "--limit", type=int, default=100, help="e-mails claimed per turn (default 100)"
+            "--limit", type=int, default=500, help="e-mails claimed per turn (default 500)"
         )
         parser.add_argument(
             "--poll",
@@ -48,22 +49,26 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         total = 0
-        while not stopping:
-            try:
-                sent = send_due(limit=limit) + webhooks.send_due(limit=limit)
-            except DatabaseError:
-                # The database went away (a restart, a fail-over): drop the connection and
-                # try again, like the worker. A claim cut short is taken back after the
-                # claim timeout (decision 0005); nothing is lost.
-                if burst:
-                    raise
-                log.exception("database error in send-outbox; retrying")
-                connection.close()
-                time.sleep(poll)
-                continue
-            total += sent
-            if sent == 0:
-                if burst:
-                    break
-                time.sleep(poll)
+        with MailSession() as session:
+            while not stopping:
+                try:
+                    compose_due()  # failure digests of the hours that closed (decision 0008)
+                    sent = send_due(limit=limit, session=session) + webhooks.send_due(limit=limit)
+                except DatabaseError:
+                    # The database went away (a restart, a fail-over): drop the connection and
+                    # try again, like the worker. A claim cut short is taken back after the
+                    # claim timeout (decision 0005); nothing is lost.
+                    if burst:
+                        raise
+                    log.exception("database error in send-outbox; retrying")
+                    session.close()
+                    connection.close()
+                    time.sleep(poll)
+                    continue
+                total += sent
+                if sent == 0:
+                    session.close()  # idle: no connection held open meanwhile
+                    if burst:
+                        break
+                    time.sleep(poll)
         self.stdout.write(f"sent {total} e-mail(s) and webhook(s)")
