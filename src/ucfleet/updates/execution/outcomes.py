@@ -12,7 +12,7 @@ from django.db import connection, transaction
 
 from ucfleet.accounts.actors import SYSTEM
 from ucfleet.audit.services import Change, record_many
-from ucfleet.core.cas import compare_and_set
+from ucfleet.core.cas import bulk_compare_and_set, compare_and_set
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications import services as notify
 from ucfleet.tenants.models import Tenant
@@ -137,38 +137,76 @@ def complete_task(*, task_id: int, attempt_id: int, worker_name: str, log_text: 
     return bool(done)
 
 
-def fail_task(
-    *, task_id: int, attempt_id: int, worker_name: str, reason: str, log_text: str
-) -> bool:
-    """In progress → failed with `reason`; the partner is told (R11, R16)."""
+@dataclass(frozen=True)
+class Failed:
+    """A task whose attempt failed, with the reason the task fails with."""
+
+    task_id: int
+    attempt_id: int
+    reason: str
+    log_text: str
+
+
+def fail_tasks(*, worker_name: str, failed: Sequence[Failed]) -> list[int]:
+    """In progress → failed, each with its reason; each task's partner is told (R11, R16).
+
+    One transaction for the batch (one compare-and-set per distinct reason). Returns the ids
+    failed; a task no longer held by `worker_name` is left as it is and its log notes why.
+    """
+    if not failed:
+        return []
     with transaction.atomic():
         at = utcnow()
-        reason = reason[:MAX_REASON]
-        if not compare_and_set(
-            UpdateTask,
-            task_id,
-            expected={"status": Status.IN_PROGRESS, "claimed_by": worker_name},
-            changes={"status": Status.FAILED, "finished": at, "failure_reason": reason},
-        ):
-            _note_lost_hold(attempt_id, log_text)
-            return False
-        _close_attempt(attempt_id, outcome=AttemptOutcome.FAILED, text=log_text, at=at)
-        partner_id = UpdateTask.objects.values_list("partner_id", flat=True).get(pk=task_id)
+        by_reason: dict[str, list[int]] = defaultdict(list)
+        for f in failed:
+            by_reason[f.reason[:MAX_REASON]].append(f.task_id)
+        held: set[int] = set()
+        for reason, ids in by_reason.items():
+            held.update(
+                bulk_compare_and_set(
+                    UpdateTask,
+                    ids,
+                    expected={"status": Status.IN_PROGRESS, "claimed_by": worker_name},
+                    changes={"status": Status.FAILED, "finished": at, "failure_reason": reason},
+                )
+            )
+        _close_attempts(
+            [(f.attempt_id, f.log_text) for f in failed if f.task_id in held],
+            outcome=AttemptOutcome.FAILED,
+            at=at,
+        )
+        for f in failed:
+            if f.task_id not in held:
+                _note_lost_hold(f.attempt_id, f.log_text)
+        partners = dict(UpdateTask.objects.filter(pk__in=held).values_list("pk", "partner_id"))
         record_many(
             SYSTEM,
             [
                 task_change(
-                    {"pk": task_id, "partner_id": partner_id},
+                    {"pk": f.task_id, "partner_id": partners[f.task_id]},
                     "fail",
                     "status",
                     Status.IN_PROGRESS,
-                    f"{Status.FAILED}: {reason}",
+                    f"{Status.FAILED}: {f.reason[:MAX_REASON]}",
                 )
+                for f in failed
+                if f.task_id in held
             ],
         )
-        notify.notify_task_failed(task_id)
-        emit_task_changes([task_id], previous=Status.IN_PROGRESS)
-    return True
+        for f in failed:  # one e-mail per failed task, as R16 tells partners
+            if f.task_id in held:
+                notify.notify_task_failed(f.task_id)
+        emit_task_changes(sorted(held), previous=Status.IN_PROGRESS)
+    return [f.task_id for f in failed if f.task_id in held]
+
+
+def fail_task(
+    *, task_id: int, attempt_id: int, worker_name: str, reason: str, log_text: str
+) -> bool:
+    """One task: see `fail_tasks`. False when the task is no longer held."""
+    return bool(
+        fail_tasks(worker_name=worker_name, failed=[Failed(task_id, attempt_id, reason, log_text)])
+    )
 
 
 def hand_back_task(*, task_id: int, attempt_id: int, worker_name: str, log_text: str) -> bool:
@@ -204,4 +242,16 @@ def hand_back_task(*, task_id: int, attempt_id: int, worker_name: str, log_text:
 
 def save_attempt_log(*, attempt_id: int, log_text: str) -> None:
     """The steps so far, visible while the attempt runs."""
-    TaskAttempt.objects.filter(pk=attempt_id, outcome=AttemptOutcome.RUNNING).update(log=log_text)
+    save_attempt_logs([(attempt_id, log_text)])
+
+
+def save_attempt_logs(logs: Sequence[tuple[int, str]]) -> None:
+    """The logs so far of many running attempts (attempt id, text): one executemany."""
+    if not logs:
+        return
+    table = connection.ops.quote_name(TaskAttempt._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET log = %s WHERE id = %s AND outcome = %s",
+            [(text, pk, AttemptOutcome.RUNNING.value) for pk, text in logs],
+        )
