@@ -1,16 +1,17 @@
 """Writing what the worker's tasks did: outcomes in batches, and the steps and logs of
 running tasks (docs/worker.md, "Execution"). Only the loop's thread calls this.
 
-One turn's outcomes are written together: its successes in one transaction
-(`complete_tasks`), its plain failures in another (`fail_tasks`); hand-backs, busy tenants
-(R25) and failed restores (R26) are rarer and written one by one. Each of these is its
-transition's one place (change log, outbox, webhooks). The steps that ended since the last
-save, of every running task, are one insert; the attempt logs that changed, one statement.
+One turn's outcomes are written together, with the turn's claim (one commit): its
+successes in one batch (`complete_tasks`), its plain failures in another (`fail_tasks`);
+hand-backs, busy tenants (R25) and failed restores (R26) are rarer and written one by one.
+Each of these is its transition's one place (change log, outbox, webhooks). The steps that
+ended since the last save, of every running task, are one insert; the attempt logs that
+changed, one statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,29 +45,48 @@ class Running:
 
 class Recorder:
     """Writes outcomes and progress of the tasks in `running` (the loop's dict, by task id)
-    for worker `name`; each recorded task leaves `running`."""
+    for worker `name`; each recorded task leaves `running`.
+
+    The writes may run inside the caller's transaction (the loop writes a turn's outcomes
+    and its claim in one): what they mean for `running` and the summary is staged and
+    takes effect with `apply()` once the caller has committed, or is dropped with
+    `discard()` when the transaction failed (then the same outcomes are written again)."""
 
     def __init__(self, name: str, running: dict[int, Running], summary: RunSummary) -> None:
         self.name = name
         self.running = running
         self.summary = summary
+        self._staged: list[Callable[[], None]] = []
 
     def record(self, pending: list[Outcome]) -> None:
-        """Write these outcomes; on a database error the ones not yet written stay in
-        `pending` (the caller tries again later; the tasks stay held by this worker)."""
+        """Write these outcomes (staged until `apply()`)."""
         self.save_steps(o.spec.task_id for o in pending)
         executed = [o for o in pending if o.kind == EXECUTED]
         if executed:
             self._complete(executed)
-            pending[:] = [o for o in pending if o.kind != EXECUTED]
         failed = [o for o in pending if o.kind == FAILED and not o.needs_attention]
         if failed:
             self._fail(failed)
-            written = {id(o) for o in failed}
-            pending[:] = [o for o in pending if id(o) not in written]
-        while pending:  # hand-backs, busy tenants, failed restores: rarer, one by one
-            self._record_one(pending[0])
-            pending.pop(0)
+        for outcome in pending:  # hand-backs, busy tenants, failed restores: rarer, one by one
+            if outcome.kind != EXECUTED and (outcome.kind != FAILED or outcome.needs_attention):
+                self._record_one(outcome)
+
+    def apply(self) -> None:
+        """The writes since the last apply or discard are committed."""
+        staged, self._staged = self._staged, []
+        for change in staged:
+            change()
+
+    def discard(self) -> None:
+        """The writes since the last apply or discard were rolled back."""
+        self._staged = []
+
+    def _done(self, task_id: int, into: list[int]) -> None:
+        def change() -> None:
+            into.append(task_id)
+            self.running.pop(task_id, None)
+
+        self._staged.append(change)
 
     def _complete(self, executed: list[Outcome]) -> None:
         done = set(
@@ -97,8 +117,7 @@ class Recorder:
     def _forget(self, outcomes: list[Outcome], done: set[int], into: list[int]) -> None:
         for outcome in outcomes:
             task_id = outcome.spec.task_id
-            (into if task_id in done else self.summary.discarded).append(task_id)
-            self.running.pop(task_id, None)
+            self._done(task_id, into if task_id in done else self.summary.discarded)
 
     def _record_one(self, outcome: Outcome) -> None:
         spec, text = outcome.spec, outcome.execution.text()
@@ -110,15 +129,15 @@ class Recorder:
         }
         if outcome.kind == FAILED:  # R26: the restore failed too; the platform is told
             held = fail_task_needing_attention(reason=outcome.reason, **held_by_us)
-            (self.summary.failed if held else self.summary.discarded).append(spec.task_id)
+            self._done(spec.task_id, self.summary.failed if held else self.summary.discarded)
         elif outcome.kind == BUSY:
             result = waiting.wait_for_idle(reason=outcome.reason, **held_by_us)
             summary = {waiting.WAITING: self.summary.waiting, waiting.FAILED: self.summary.failed}
-            summary.get(result, self.summary.discarded).append(spec.task_id)
+            self._done(spec.task_id, summary.get(result, self.summary.discarded))
         else:
             held = transitions.hand_back_task(**held_by_us)
-            (self.summary.handed_back if held else self.summary.discarded).append(spec.task_id)
-        self.running.pop(spec.task_id, None)
+            into = self.summary.handed_back if held else self.summary.discarded
+            self._done(spec.task_id, into)
 
     def save_progress(self) -> None:
         """Running attempts' steps and logs so far, for the task page's live view."""
@@ -157,5 +176,9 @@ class Recorder:
             saved.append((running, running.saved_steps + len(done)))
         if rows:
             record_steps(rows)
-        for running, count in saved:  # only once written: a failed write is tried again
-            running.saved_steps = count
+
+        def change() -> None:  # only once committed: a failed write is tried again
+            for running, count in saved:
+                running.saved_steps = count
+
+        self._staged.append(change)

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 
 from ucfleet.updates import execution as transitions
 from ucfleet.worker import registry
 from ucfleet.worker.claim import claim_tasks
-from ucfleet.worker.drivers import Driver, Execution, driver_from_settings
+from ucfleet.worker.drivers import Driver, Execution, TaskSpec, driver_from_settings
 from ucfleet.worker.heartbeat import Heartbeat, check_intervals
 from ucfleet.worker.housekeeping import Housekeeping
 from ucfleet.worker.recording import Recorder, Running, RunSummary
@@ -155,7 +155,8 @@ class WorkerLoop:
             self._restore_signal_handlers()
             heartbeat.stop()  # before marking stopped: a later beat would register us again
             try:
-                self._record_outcomes(block=False)
+                self._collect(block=False)
+                self._write_and_claim(runner, claim=False)
                 registry.mark_stopped(options.name)
             except DatabaseError:
                 # Tasks still held are recovered by other workers after the TTL.
@@ -171,7 +172,7 @@ class WorkerLoop:
                 if not self._claimed_full:
                     # Claims took every due task the caps allow (or all our slots are
                     # taken): wait for an outcome or the next poll.
-                    self._record_outcomes(block=True, timeout=self.options.poll_seconds)
+                    self._collect(block=True, timeout=self.options.poll_seconds)
             except DatabaseError:
                 # The database went away or a statement failed: drop the connection and try
                 # again; tasks keep running and their outcomes wait (held by this worker).
@@ -187,7 +188,7 @@ class WorkerLoop:
         self._heartbeat.beat_if_due(now)
         if self._heartbeat.declared_lost.is_set():
             self._stop_lost_tasks()
-        self._record_outcomes(block=False)
+        self._collect(block=False)
         if now >= self._next_recovery:
             # Lost workers are noticed once a heartbeat interval: that is the TTL's grain.
             self._next_recovery = now + options.heartbeat_seconds
@@ -197,8 +198,7 @@ class WorkerLoop:
             missed = transitions.handle_missed_windows()
             self.summary.missed_moved += missed.moved
             self.summary.missed_failed += missed.failed
-        claimed = 0 if self._stop.is_set() else self._claim(runner)
-        self._save_progress()
+        claimed = self._write_and_claim(runner, claim=not self._stop.is_set())
         self._housekeeping.tick()
         is_idle = not self._running and not self._unrecorded
         is_done = is_idle and (
@@ -219,13 +219,43 @@ class WorkerLoop:
         for running in self._running.values():
             running.execution.stop.set()
 
-    def _claim(self, runner: TaskRunner) -> int:
-        free = self.options.concurrency - len(self._running)
+    def _write_and_claim(self, runner: TaskRunner, *, claim: bool) -> int:
+        """The outcomes collected, the running tasks' progress (once a second) and a claim,
+        in one transaction: one commit per turn. Returns how many tasks were claimed."""
+        now = time.monotonic()
+        save_progress = now >= self._next_log_save and bool(self._running)
+        if not self._unrecorded and not save_progress:
+            # Nothing to write: the claim's own check keeps idle workers off the lock.
+            return self._start(runner, self._claim() if claim else [])
+        try:
+            with transaction.atomic():
+                self._recorder.record(self._unrecorded)
+                if save_progress:
+                    # Running attempts' steps and logs so far, for the task page's live view:
+                    # at most once a second (short tasks' are written with their outcome).
+                    self._next_log_save = now + max(self.options.poll_seconds, LOG_SAVE_SECONDS)
+                    self._recorder.save_progress()
+                specs = self._claim() if claim else []
+        except BaseException:
+            # Rolled back: the outcomes are written again next turn (the tasks stay held by
+            # this worker meanwhile); the claim did not happen.
+            self._recorder.discard()
+            raise
+        self._unrecorded = []
+        self._recorder.apply()
+        return self._start(runner, specs)
+
+    def _claim(self) -> list[TaskSpec]:
+        free = self.options.concurrency - len(self._running) + len(self._unrecorded)
         self._claimed_full = False
         if free <= 0:
-            return 0
+            return []
         limit = min(free, CLAIM_BATCH)
         specs = claim_tasks(worker_name=self.name, limit=limit)
+        self._claimed_full = len(specs) == limit < free
+        return specs
+
+    def _start(self, runner: TaskRunner, specs: list[TaskSpec]) -> int:
         executions = []
         for spec in specs:
             execution = Execution(spec)
@@ -234,33 +264,19 @@ class WorkerLoop:
             self._running[spec.task_id] = Running(spec, execution)
             executions.append(execution)
         runner.submit(executions)
-        self._claimed_full = len(specs) == limit < free
         return len(specs)
 
-    def _record_outcomes(self, *, block: bool, timeout: float = 0.0) -> None:
-        """Write the outcomes the tasks reported (waiting up to `timeout` for the first one
-        when `block`)."""
-        pending, self._unrecorded = self._unrecorded, []
+    def _collect(self, *, block: bool, timeout: float = 0.0) -> None:
+        """Take the outcomes the tasks reported (waiting up to `timeout` for the first one
+        when `block`); they are written with the next turn's claim."""
         try:
             first = self._outcomes.get(timeout=timeout) if block else self._outcomes.get_nowait()
-            pending.append(first)  # type: ignore[arg-type]  # None is dropped below
             while True:
-                pending.append(self._outcomes.get_nowait())  # type: ignore[arg-type]
+                if first is not None:  # None is a wake-up call
+                    self._unrecorded.append(first)
+                first = self._outcomes.get_nowait()
         except queue.Empty:
             pass
-        # None is a wake-up call. What cannot be written now (the database is away) is kept
-        # for the next turn; the tasks stay held by this worker meanwhile.
-        self._unrecorded = [o for o in pending if o is not None]
-        self._recorder.record(self._unrecorded)
-
-    def _save_progress(self) -> None:
-        """Running attempts' steps and logs so far, for the task list's live view: at most
-        once a second (short tasks' logs are written only with their outcome)."""
-        now = time.monotonic()
-        if now < self._next_log_save:
-            return
-        self._next_log_save = now + max(self.options.poll_seconds, LOG_SAVE_SECONDS)
-        self._recorder.save_progress()
 
     # --- signals ---------------------------------------------------------------------------
 

@@ -17,8 +17,10 @@ from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications import services as notify
 from ucfleet.tenants.models import Tenant
 from ucfleet.updates.choices import AttemptOutcome, Status
+from ucfleet.updates.execution import sql
 from ucfleet.updates.execution.common import MAX_REASON, task_change
 from ucfleet.updates.models import TaskAttempt, UpdateTask
+from ucfleet.versions.models import SoftwareVersion
 from ucfleet.webhooks.emission import emit_task_changes
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,40 @@ def _note_lost_hold(attempt_id: int, text: str) -> None:
     log.warning("attempt %s finished after its task was taken from the worker", attempt_id)
 
 
+def _mark_executed(ids: list[int], *, worker_name: str, at: datetime) -> list[tuple]:
+    """Compare-and-set in progress → executed for the tasks still held by `worker_name`;
+    for each one changed: (id, tenant, partner, target version id, its name, the tenant's
+    version name now). Raw SQL: the completion's hot path (docs/worker.md)."""
+    q = sql.quote
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {q(UpdateTask)} SET status = %s, finished = %s "
+            f"WHERE id IN ({sql.marks(ids)}) AND status = %s AND claimed_by = %s RETURNING id",
+            [Status.EXECUTED.value, sql.stamp(at), *ids, Status.IN_PROGRESS.value, worker_name],
+        )
+        done = [row[0] for row in cursor.fetchall()]
+        if not done:
+            return []
+        cursor.execute(
+            f"SELECT u.id, u.tenant_id, u.partner_id, u.target_version_id, tv.name, cv.name "
+            f"FROM {q(UpdateTask)} u JOIN {q(SoftwareVersion)} tv ON tv.id = u.target_version_id "
+            f"JOIN {q(Tenant)} t ON t.id = u.tenant_id "
+            f"LEFT JOIN {q(SoftwareVersion)} cv ON cv.id = t.version_id "
+            f"WHERE u.id IN ({sql.marks(done)})",
+            done,
+        )
+        return cursor.fetchall()
+
+
+def _set_versions(tenant_ids: list[int], *, version_id: int, at: datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {sql.quote(Tenant)} SET version_id = %s, updated = %s "
+            f"WHERE id IN ({sql.marks(tenant_ids)})",
+            [version_id, sql.stamp(at), *tenant_ids],
+        )
+
+
 @dataclass(frozen=True)
 class Finished:
     """A task whose driver ran every step successfully."""
@@ -71,22 +107,7 @@ def complete_tasks(*, worker_name: str, finished: Sequence[Finished]) -> list[in
         return []
     with transaction.atomic():
         at = utcnow()
-        ids = [f.task_id for f in finished]
-        UpdateTask.objects.filter(
-            pk__in=ids, status=Status.IN_PROGRESS, claimed_by=worker_name
-        ).update(status=Status.EXECUTED, finished=at)
-        rows = list(
-            UpdateTask.objects.filter(pk__in=ids, claimed_by=worker_name, finished=at)
-            .filter(status=Status.EXECUTED)
-            .values_list(
-                "pk",
-                "tenant_id",
-                "partner_id",
-                "target_version_id",
-                "target_version__name",
-                "tenant__version__name",
-            )
-        )
+        rows = _mark_executed([f.task_id for f in finished], worker_name=worker_name, at=at)
         held = {row[0] for row in rows}
         by_target: dict[int, list[int]] = defaultdict(list)
         changes: list[Change] = []
@@ -115,7 +136,7 @@ def complete_tasks(*, worker_name: str, finished: Sequence[Finished]) -> list[in
                 )
             )
         for target_id, tenant_ids in by_target.items():
-            Tenant.objects.filter(pk__in=tenant_ids).update(version_id=target_id, updated=at)
+            _set_versions(tenant_ids, version_id=target_id, at=at)
         _close_attempts(
             [(f.attempt_id, f.log_text) for f in finished if f.task_id in held],
             outcome=AttemptOutcome.SUCCEEDED,
