@@ -78,7 +78,8 @@ def _active_endpoints() -> list[tuple[int, int | None, list[str]]]:
         )
         rows = cursor.fetchall()
     return [
-        (pk, partner, events.from_db_value(value, None, connection)) for pk, partner, value in rows
+        (pk, partner, json.loads(events) if isinstance(events, str | bytes) else events)
+        for pk, partner, events in rows
     ]
 
 
