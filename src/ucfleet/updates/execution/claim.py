@@ -160,31 +160,42 @@ def _candidates(
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _running_per_unit() -> Counter[int | None]:
-    """`running_counts` per unit, in one raw statement (the claim's hot path)."""
-    q = sql.quote
-    per_unit: Counter[int | None] = Counter()
+def _claim_state(at: datetime) -> tuple[bool, Counter[int | None], dict[int, int]]:
+    """Under the claim lock, in one statement: whether a platform maintenance runs (R8), the
+    tasks in progress per scale unit (None: no unit), and each unit's cap."""
+    q, stamp = sql.quote, sql.stamp(at)
+    end = connection.ops.quote_name("end")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT t.scale_unit_id, COUNT(*) FROM {q(UpdateTask)} u "
+            f"SELECT 'm', NULL, COUNT(*) FROM {q(PlatformMaintenance)} m "
+            f"WHERE m.start <= %s AND m.{end} > %s "
+            f"UNION ALL SELECT 'r', t.scale_unit_id, COUNT(*) FROM {q(UpdateTask)} u "
             f"JOIN {q(Tenant)} t ON t.id = u.tenant_id WHERE u.status = %s "
-            "GROUP BY t.scale_unit_id",
-            [Status.IN_PROGRESS.value],
+            "GROUP BY t.scale_unit_id "
+            f"UNION ALL SELECT 'c', id, max_concurrent_tasks FROM {q(ScaleUnit)}",
+            [stamp, stamp, Status.IN_PROGRESS.value],
         )
-        for unit, count in cursor.fetchall():
-            per_unit[unit] += count
-    return per_unit
+        rows = cursor.fetchall()
+    per_unit: Counter[int | None] = Counter()
+    caps: dict[int, int] = {}
+    maintenance = False
+    for kind, unit, value in rows:
+        if kind == "m":
+            maintenance = value > 0
+        elif kind == "r":
+            per_unit[unit] += value
+        else:
+            caps[unit] = value
+    return maintenance, per_unit, caps
 
 
-def _choose_within_caps(room: int) -> tuple[datetime, list[Candidate]]:
+def _choose_within_caps(
+    room: int, per_unit: Counter[int | None], caps: dict[int, int]
+) -> tuple[datetime, list[Candidate]]:
     """The claim's instant, and the due tasks in execution order (candidates), as
     many as the global and scale-unit caps allow. A full unit does not hold up tasks of
     other units."""
-    per_unit = _running_per_unit()
     room = min(room, settings.UCFLEET["MAX_CONCURRENT_TASKS"] - sum(per_unit.values()))
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, max_concurrent_tasks FROM {sql.quote(ScaleUnit)}")
-        caps = dict(cursor.fetchall())
     full = {unit for unit, cap in caps.items() if per_unit[unit] >= cap}
     # Taken after the counts: a claimed task's `started` then lies after the `finished` of
     # every task whose slot it reuses (that completion was committed before the count), so
@@ -212,18 +223,6 @@ def _choose_within_caps(room: int) -> tuple[datetime, list[Candidate]]:
         if len(batch) < wanted:
             break  # nothing more is due
     return at, chosen
-
-
-def _is_maintenance_running(at: datetime) -> bool:
-    """`maintenance.queries.running_maintenance() is not None`, in one raw statement."""
-    stamp = sql.stamp(at)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {sql.quote(PlatformMaintenance)} m "
-            f"WHERE m.start <= %s AND m.{connection.ops.quote_name('end')} > %s LIMIT 1",
-            [stamp, stamp],
-        )
-        return cursor.fetchone() is not None
 
 
 def _is_anything_due(at: datetime) -> bool:
@@ -276,14 +275,19 @@ def claim_due_tasks(*, worker_name: str, limit: int) -> list[Claim]:
     Caps hold across processes because counting and claiming happen under the claim lock:
     no other claimer can commit between this transaction's count and its claims.
     """
-    if limit <= 0 or not _is_anything_due(utcnow()):
-        # Nothing is due: an idle worker need not take the lock (on SQLite: the write lock).
+    if limit <= 0:
         return []
-    with transaction.atomic():
+    if not connection.in_atomic_block and not _is_anything_due(utcnow()):
+        # Nothing is due: an idle worker need not take the lock (on SQLite: the write lock).
+        # (Inside the caller's transaction, e.g. the worker's turn, the lock is cheap.)
+        return []
+    # No savepoint: within a caller's transaction a failure rolls the whole of it back.
+    with transaction.atomic(savepoint=False):
         _take_claim_lock()
-        if _is_maintenance_running(utcnow()):  # R8: no task starts during maintenance
+        maintenance, per_unit, caps = _claim_state(utcnow())
+        if maintenance:  # R8: no task starts during maintenance
             return []
-        at, chosen = _choose_within_caps(limit)
+        at, chosen = _choose_within_caps(limit, per_unit, caps)
         if not chosen:
             return []
         chosen = _take(chosen, worker_name=worker_name, at=at)

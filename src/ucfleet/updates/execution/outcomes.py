@@ -105,7 +105,7 @@ def complete_tasks(*, worker_name: str, finished: Sequence[Finished]) -> list[in
     """
     if not finished:
         return []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the caller's transaction fails as a whole
         at = utcnow()
         rows = _mark_executed([f.task_id for f in finished], worker_name=worker_name, at=at)
         held = {row[0] for row in rows}
