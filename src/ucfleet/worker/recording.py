@@ -11,6 +11,7 @@ changed, one statement.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,7 @@ class Recorder:
         self.running = running
         self.summary = summary
         self._staged: list[Callable[[], None]] = []
+        self._undo: list[Callable[[], None]] = []
 
     def record(self, pending: list[Outcome]) -> None:
         """Write these outcomes (staged until `apply()`)."""
@@ -73,13 +75,15 @@ class Recorder:
 
     def apply(self) -> None:
         """The writes since the last apply or discard are committed."""
-        staged, self._staged = self._staged, []
+        staged, self._staged, self._undo = self._staged, [], []
         for change in staged:
             change()
 
     def discard(self) -> None:
         """The writes since the last apply or discard were rolled back."""
-        self._staged = []
+        undo, self._staged, self._undo = self._undo, [], []
+        for change in reversed(undo):
+            change()
 
     def _done(self, task_id: int, into: list[int]) -> None:
         def change() -> None:
@@ -176,9 +180,8 @@ class Recorder:
             saved.append((running, running.saved_steps + len(done)))
         if rows:
             record_steps(rows)
-
-        def change() -> None:  # only once committed: a failed write is tried again
-            for running, count in saved:
-                running.saved_steps = count
-
-        self._staged.append(change)
+        # Counted as saved at once (a later save in the same transaction must not write them
+        # again), and counted back if the transaction fails (then they are written again).
+        for running, count in saved:
+            previous, running.saved_steps = running.saved_steps, count
+            self._undo.append(functools.partial(setattr, running, "saved_steps", previous))
