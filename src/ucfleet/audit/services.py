@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db import connection
 
 from ucfleet.audit.models import ChangeLogEntry
 from ucfleet.core.timeutils import now
@@ -52,30 +53,50 @@ def group_keys(changes: Sequence[Change]) -> list[str | None]:
     return [keys.get((c.action, c.object_type)) for c in changes]
 
 
+# Rows per INSERT statement (SQLite allows 32,766 parameters: 11 a row).
+BATCH = 1000
+
+
 def record_many(actor: Actor, changes: Iterable[Change]) -> None:
-    at = now()
+    """Write one entry per change, inside the caller's transaction: multi-row INSERTs of up
+    to BATCH rows. Raw SQL because the worker writes several entries per task thousands of
+    times a minute, and building model instances cost more than the insert."""
+    opts = ChangeLogEntry._meta
+    at = opts.get_field("at").get_db_prep_save(now(), connection)
     actor_id = actor.pk
     actor_name = actor.username or SYSTEM
-    changes = list(changes)  # bulk_create lists them anyway
-    ChangeLogEntry.objects.bulk_create(
+    changes = list(changes)
+    rows = [
         (
-            ChangeLogEntry(
-                at=at,
-                actor_id=actor_id,
-                actor_name=actor_name,
-                action=c.action,
-                object_type=c.object_type,
-                object_id=_text(c.object_id),
-                field=c.field,
-                old=_text(c.old),
-                new=_text(c.new),
-                partner_id=c.partner_id,
-                group=group,
-            )
-            for c, group in zip(changes, group_keys(changes), strict=True)
-        ),
-        batch_size=1000,
+            at,
+            actor_id,
+            actor_name,
+            c.action,
+            c.object_type,
+            _text(c.object_id),
+            c.field,
+            _text(c.old),
+            _text(c.new),
+            c.partner_id,
+            group,
+        )
+        for c, group in zip(changes, group_keys(changes), strict=True)
+    ]
+    if not rows:
+        return
+    table = connection.ops.quote_name(opts.db_table)
+    columns = (
+        "at, actor_id, actor_name, action, object_type, object_id, field, old, new, partner_id, "
+        + connection.ops.quote_name("group")
     )
+    with connection.cursor() as cursor:
+        for offset in range(0, len(rows), BATCH):
+            batch = rows[offset : offset + BATCH]
+            values = ", ".join(["(" + ", ".join(["%s"] * len(batch[0])) + ")"] * len(batch))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values}",
+                [v for row in batch for v in row],
+            )
 
 
 def purge_expired() -> int:

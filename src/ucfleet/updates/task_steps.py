@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from ucfleet.updates.models import TaskStep, UpdateTask
@@ -26,22 +27,31 @@ class StepRow:
 
 
 def record_steps(rows: Sequence[StepRow]) -> None:
-    """Insert finished steps (of any number of attempts) in one statement per batch."""
-    TaskStep.objects.bulk_create(
-        (
-            TaskStep(
-                task_id=row.task_id,
-                attempt_id=row.attempt_id,
-                step=row.step,
-                started=row.started,
-                finished=row.finished,
-                outcome=row.outcome,
-                output=row.output,
-            )
-            for row in rows
-        ),
-        batch_size=BATCH,
-    )
+    """Insert finished steps (of any number of attempts): multi-row INSERTs of up to BATCH
+    rows (raw SQL: the worker's hot path, see docs/worker.md)."""
+    if not rows:
+        return
+    field = TaskStep._meta.get_field("started")
+    table = connection.ops.quote_name(TaskStep._meta.db_table)
+    columns = "task_id, attempt_id, step, started, finished, outcome, output"
+    with connection.cursor() as cursor:
+        for offset in range(0, len(rows), BATCH):
+            batch = rows[offset : offset + BATCH]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))
+            params = [
+                v
+                for r in batch
+                for v in (
+                    r.task_id,
+                    r.attempt_id,
+                    r.step,
+                    field.get_db_prep_save(r.started, connection),
+                    field.get_db_prep_save(r.finished, connection),
+                    r.outcome,
+                    r.output,
+                )
+            ]
+            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values}", params)
 
 
 def steps_of(task: UpdateTask) -> QuerySet[TaskStep]:

@@ -1,8 +1,9 @@
-"""The worker loop: claim due tasks, run their drivers in threads, record the outcome.
+"""The worker loop: claim due tasks, hand them to the task runner, record the outcomes.
 
-The loop's thread does the database work; the heartbeat has a thread and a connection of its
-own (`heartbeat.py`), so that nothing the loop does can delay it. Driver threads do I/O only
-and report through a queue. The protocol is described in docs/worker.md.
+The loop's thread does all the database work; the tasks in flight run as coroutines on the
+task runner's event loop (`tasks.py`), and the heartbeat has a thread and a connection of
+its own (`heartbeat.py`), so that nothing the loop does can delay it. Outcomes and progress
+are written in batches (`recording.py`). The protocol is described in docs/worker.md.
 """
 
 from __future__ import annotations
@@ -13,35 +14,30 @@ import signal
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 
 from ucfleet.updates import execution as transitions
-from ucfleet.updates import waiting
-from ucfleet.updates.attention import fail_task_needing_attention
-from ucfleet.updates.task_steps import StepRow, record_steps
 from ucfleet.worker import registry
 from ucfleet.worker.claim import claim_tasks
-from ucfleet.worker.drivers import (
-    Driver,
-    DriverFailure,
-    Execution,
-    HandBack,
-    TaskSpec,
-    driver_from_settings,
-)
+from ucfleet.worker.drivers import Driver, Execution, TaskSpec, driver_from_settings
 from ucfleet.worker.heartbeat import Heartbeat, check_intervals
 from ucfleet.worker.housekeeping import Housekeeping
+from ucfleet.worker.recording import Recorder, Running, RunSummary
 from ucfleet.worker.recovery import recover_lost_workers
-from ucfleet.worker.steps import Busy, NeedsAttention, run_task
+from ucfleet.worker.tasks import Outcome, TaskRunner
 
 log = logging.getLogger(__name__)
 
 LOG_SAVE_SECONDS = 1.0
+# Tasks one claim takes at most: a worker with thousands of free slots fills them in a few
+# short transactions rather than one long one (the claim lock is held for a claim's span).
+CLAIM_BATCH = 500
+
+__all__ = ["RunSummary", "WorkerLoop", "WorkerSettings", "run_worker"]
 
 
 @dataclass(frozen=True)
@@ -76,55 +72,6 @@ class WorkerSettings:
         )
 
 
-@dataclass
-class RunSummary:
-    executed: list[int] = field(default_factory=list)
-    failed: list[int] = field(default_factory=list)
-    handed_back: list[int] = field(default_factory=list)
-    discarded: list[int] = field(default_factory=list)  # taken from us while running
-    recovered: list[int] = field(default_factory=list)  # other workers' tasks we failed
-    missed_moved: list[int] = field(default_factory=list)
-    missed_failed: list[int] = field(default_factory=list)
-    waiting: list[int] = field(default_factory=list)  # busy tenants (R25), planned again
-
-
-@dataclass
-class _Outcome:
-    spec: TaskSpec
-    execution: Execution
-    kind: str  # executed | failed | handed_back | busy
-    reason: str = ""
-    needs_attention: bool = False  # R26: the restore failed too
-
-
-@dataclass
-class _Running:
-    spec: TaskSpec
-    execution: Execution
-    saved_version: int = 0
-    saved_steps: int = 0  # how many of its finished steps are in the database
-
-
-def _run_driver(driver: Driver, execution: Execution, outcomes: queue.Queue) -> None:
-    """Driver thread: runs the steps, reports one outcome. Never raises."""
-    spec = execution.spec
-    try:
-        run_task(driver, execution)
-    except HandBack:
-        outcomes.put(_Outcome(spec, execution, "handed_back"))
-    except Busy as busy:
-        outcomes.put(_Outcome(spec, execution, "busy", busy.reason))
-    except DriverFailure as failure:
-        needs_attention = isinstance(failure, NeedsAttention)
-        outcomes.put(_Outcome(spec, execution, "failed", failure.reason, needs_attention))
-    except Exception as exc:  # a driver bug must not leave the task in progress
-        log.exception("driver error on task %s", spec.task_id)
-        execution.log(f"driver error: {exc!r}")
-        outcomes.put(_Outcome(spec, execution, "failed", f"driver error: {exc}"))
-    else:
-        outcomes.put(_Outcome(spec, execution, "executed"))
-
-
 class WorkerLoop:
     """One worker process's loop. `run()` returns when stopped (SIGTERM/SIGINT or
     `request_stop()`), or in burst mode when nothing is due and nothing runs anywhere."""
@@ -141,9 +88,11 @@ class WorkerLoop:
         self.install_signal_handlers = install_signal_handlers
         self.summary = RunSummary()
         self._stop = threading.Event()
-        self._outcomes: queue.Queue[_Outcome] = queue.Queue()
-        self._running: dict[int, _Running] = {}  # by task id
-        self._unrecorded: list[_Outcome] = []  # outcomes whose write failed; retried
+        self._outcomes: queue.Queue[Outcome | None] = queue.Queue()
+        self._running: dict[int, Running] = {}  # by task id
+        self._unrecorded: list[Outcome] = []  # outcomes whose write failed; retried
+        self._recorder = Recorder(options.name, self._running, self.summary)
+        self._claimed_full = False  # the last claim took a full batch: claim again at once
         self._housekeeping = Housekeeping(mail_every=options.poll_seconds)
         self._previous_handlers: dict[int, Any] = {}
         self._heartbeat: Heartbeat | None = None
@@ -166,7 +115,7 @@ class WorkerLoop:
         self._stop.set()
         for running in list(self._running.values()):
             running.execution.stop.set()
-        self._outcomes.put_nowait(None)  # type: ignore[arg-type]  # wake the loop
+        self._outcomes.put_nowait(None)  # wake the loop
         # A second signal takes the default action: an operator can always kill it.
         self._restore_signal_handlers()
 
@@ -194,18 +143,20 @@ class WorkerLoop:
             ", burst" if options.burst else "",
         )
         self._install_signal_handlers()
-        pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="ucfleet-task")
+        runner = TaskRunner(self.driver, threads=options.concurrency, outcomes=self._outcomes)
+        runner.start()
         try:
-            self._loop(pool)
+            self._loop(runner)
         finally:
             self._stop.set()
-            for running in self._running.values():
+            for running in list(self._running.values()):
                 running.execution.stop.set()
-            pool.shutdown(wait=True)
+            runner.shutdown()  # every running task reports first
             self._restore_signal_handlers()
             heartbeat.stop()  # before marking stopped: a later beat would register us again
             try:
-                self._record_outcomes(block=False)
+                self._collect(block=False)
+                self._write_and_claim(runner, claim=False)
                 registry.mark_stopped(options.name)
             except DatabaseError:
                 # Tasks still held are recovered by other workers after the TTL.
@@ -213,13 +164,15 @@ class WorkerLoop:
             log.info("worker %s stopped", options.name)
         return self.summary
 
-    def _loop(self, pool: ThreadPoolExecutor) -> None:
+    def _loop(self, runner: TaskRunner) -> None:
         while True:
             try:
-                if self._turn(pool):
+                if self._turn(runner):
                     return
-                # Claims took every due task the caps allow; wait for a slot or the next poll.
-                self._record_outcomes(block=True, timeout=self.options.poll_seconds)
+                if not self._claimed_full:
+                    # Claims took every due task the caps allow (or all our slots are
+                    # taken): wait for an outcome or the next poll.
+                    self._collect(block=True, timeout=self.options.poll_seconds)
             except DatabaseError:
                 # The database went away or a statement failed: drop the connection and try
                 # again; tasks keep running and their outcomes wait (held by this worker).
@@ -227,7 +180,7 @@ class WorkerLoop:
                 connection.close()
                 time.sleep(self.options.poll_seconds)
 
-    def _turn(self, pool: ThreadPoolExecutor) -> bool:
+    def _turn(self, runner: TaskRunner) -> bool:
         """One pass: heartbeat, outcomes, recovery, missed windows, claims, logs, e-mail.
         True when the loop is done (stopped, or a burst found nothing more to do)."""
         options, now = self.options, time.monotonic()
@@ -235,7 +188,7 @@ class WorkerLoop:
         self._heartbeat.beat_if_due(now)
         if self._heartbeat.declared_lost.is_set():
             self._stop_lost_tasks()
-        self._record_outcomes(block=False)
+        self._collect(block=False)
         if now >= self._next_recovery:
             # Lost workers are noticed once a heartbeat interval: that is the TTL's grain.
             self._next_recovery = now + options.heartbeat_seconds
@@ -245,8 +198,7 @@ class WorkerLoop:
             missed = transitions.handle_missed_windows()
             self.summary.missed_moved += missed.moved
             self.summary.missed_failed += missed.failed
-        claimed = 0 if self._stop.is_set() else self._claim(pool)
-        self._save_logs()
+        claimed = self._write_and_claim(runner, claim=not self._stop.is_set())
         self._housekeeping.tick()
         is_idle = not self._running and not self._unrecorded
         is_done = is_idle and (
@@ -267,134 +219,64 @@ class WorkerLoop:
         for running in self._running.values():
             running.execution.stop.set()
 
-    def _claim(self, pool: ThreadPoolExecutor) -> int:
-        free = self.options.concurrency - len(self._running)
+    def _write_and_claim(self, runner: TaskRunner, *, claim: bool) -> int:
+        """The outcomes collected, the running tasks' progress (once a second) and a claim,
+        in one transaction: one commit per turn. Returns how many tasks were claimed."""
+        now = time.monotonic()
+        save_progress = now >= self._next_log_save and bool(self._running)
+        if not self._unrecorded and not save_progress:
+            # Nothing to write: the claim's own check keeps idle workers off the lock.
+            return self._start(runner, self._claim() if claim else [])
+        try:
+            with transaction.atomic():
+                self._recorder.record(self._unrecorded)
+                if save_progress:
+                    # Running attempts' steps and logs so far, for the task page's live view:
+                    # at most once a second (short tasks' are written with their outcome).
+                    self._next_log_save = now + max(self.options.poll_seconds, LOG_SAVE_SECONDS)
+                    self._recorder.save_progress()
+                specs = self._claim() if claim else []
+        except BaseException:
+            # Rolled back: the outcomes are written again next turn (the tasks stay held by
+            # this worker meanwhile); the claim did not happen.
+            self._recorder.discard()
+            raise
+        self._unrecorded = []
+        self._recorder.apply()
+        return self._start(runner, specs)
+
+    def _claim(self) -> list[TaskSpec]:
+        free = self.options.concurrency - len(self._running) + len(self._unrecorded)
+        self._claimed_full = False
         if free <= 0:
-            return 0
-        specs = claim_tasks(worker_name=self.name, limit=free)
+            return []
+        limit = min(free, CLAIM_BATCH)
+        specs = claim_tasks(worker_name=self.name, limit=limit)
+        self._claimed_full = len(specs) == limit < free
+        return specs
+
+    def _start(self, runner: TaskRunner, specs: list[TaskSpec]) -> int:
+        executions = []
         for spec in specs:
             execution = Execution(spec)
             if self._stop.is_set():
                 execution.stop.set()
-            self._running[spec.task_id] = _Running(spec, execution)
-            pool.submit(_run_driver, self.driver, execution, self._outcomes)
+            self._running[spec.task_id] = Running(spec, execution)
+            executions.append(execution)
+        runner.submit(executions)
         return len(specs)
 
-    def _record_outcomes(self, *, block: bool, timeout: float = 0.0) -> None:
-        """Write the outcomes the driver threads reported (waiting up to `timeout` for the
-        first one when `block`)."""
-        pending, self._unrecorded = self._unrecorded, []
+    def _collect(self, *, block: bool, timeout: float = 0.0) -> None:
+        """Take the outcomes the tasks reported (waiting up to `timeout` for the first one
+        when `block`); they are written with the next turn's claim."""
         try:
             first = self._outcomes.get(timeout=timeout) if block else self._outcomes.get_nowait()
-            pending.append(first)
             while True:
-                pending.append(self._outcomes.get_nowait())
+                if first is not None:  # None is a wake-up call
+                    self._unrecorded.append(first)
+                first = self._outcomes.get_nowait()
         except queue.Empty:
             pass
-        # None is a wake-up call. What cannot be written now (the database is away) is kept
-        # for the next turn; the tasks stay held by this worker meanwhile.
-        self._unrecorded = [o for o in pending if o is not None]
-        self._save_steps([o.spec.task_id for o in self._unrecorded])
-        executed = [o for o in self._unrecorded if o.kind == "executed"]
-        if executed:  # successes in one transaction
-            self._complete(executed)
-            self._unrecorded = [o for o in self._unrecorded if o.kind != "executed"]
-        while self._unrecorded:  # failures and hand-backs, rarer, one by one
-            self._record(self._unrecorded[0])
-            self._unrecorded.pop(0)
-
-    def _complete(self, executed: list[_Outcome]) -> None:
-        done = set(
-            transitions.complete_tasks(
-                worker_name=self.name,
-                finished=[
-                    transitions.Finished(o.spec.task_id, o.spec.attempt_id, o.execution.text())
-                    for o in executed
-                ],
-            )
-        )
-        for outcome in executed:
-            task_id = outcome.spec.task_id
-            (self.summary.executed if task_id in done else self.summary.discarded).append(task_id)
-            self._running.pop(task_id, None)
-
-    def _record(self, outcome: _Outcome) -> None:
-        spec, text = outcome.spec, outcome.execution.text()
-        if outcome.kind == "failed":
-            # R26: a failed restore also tells the platform administrators at once.
-            fail = fail_task_needing_attention if outcome.needs_attention else transitions.fail_task
-            held = fail(
-                task_id=spec.task_id,
-                attempt_id=spec.attempt_id,
-                worker_name=self.name,
-                reason=outcome.reason,
-                log_text=text,
-            )
-            (self.summary.failed if held else self.summary.discarded).append(spec.task_id)
-        elif outcome.kind == "busy":
-            result = waiting.wait_for_idle(
-                task_id=spec.task_id,
-                attempt_id=spec.attempt_id,
-                worker_name=self.name,
-                reason=outcome.reason,
-                log_text=text,
-            )
-            summary = {waiting.WAITING: self.summary.waiting, waiting.FAILED: self.summary.failed}
-            summary.get(result, self.summary.discarded).append(spec.task_id)
-        else:
-            held = transitions.hand_back_task(
-                task_id=spec.task_id,
-                attempt_id=spec.attempt_id,
-                worker_name=self.name,
-                log_text=text,
-            )
-            (self.summary.handed_back if held else self.summary.discarded).append(spec.task_id)
-        self._running.pop(spec.task_id, None)
-
-    def _save_logs(self) -> None:
-        """Running attempts' steps so far, for the task list's live view: at most once a
-        second (short tasks' logs are written only with their outcome)."""
-        now = time.monotonic()
-        if now < self._next_log_save:
-            return
-        self._next_log_save = now + max(self.options.poll_seconds, LOG_SAVE_SECONDS)
-        self._save_steps(list(self._running))
-        for running in self._running.values():
-            version = running.execution.version
-            if version != running.saved_version:
-                transitions.save_attempt_log(
-                    attempt_id=running.spec.attempt_id, log_text=running.execution.text()
-                )
-                running.saved_version = version
-
-    def _save_steps(self, task_ids: list[int]) -> None:
-        """The steps that have ended since the last save, of these running tasks, in one
-        batch (R24): the timeline shows them while the task runs."""
-        rows: list[StepRow] = []
-        saved: list[tuple[_Running, int]] = []
-        for task_id in task_ids:
-            running = self._running.get(task_id)
-            if running is None:
-                continue
-            done = running.execution.finished_steps(after=running.saved_steps)
-            spec = running.spec
-            rows += [
-                StepRow(
-                    spec.task_id,
-                    spec.attempt_id,
-                    r.step,
-                    r.started,
-                    r.finished or r.started,
-                    r.outcome,
-                    r.output,
-                )
-                for r in done
-            ]
-            saved.append((running, running.saved_steps + len(done)))
-        if rows:
-            record_steps(rows)
-        for running, count in saved:  # only once written: a failed write is tried again
-            running.saved_steps = count
 
     # --- signals ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ the task fails "<step> failed: restored to <version>"; when the restore fails as
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from ucfleet.worker.drivers.base import (
@@ -63,13 +64,13 @@ def _active_calls(result: dict[str, Any]) -> int:
     return value
 
 
-def _run_step(
+async def _run_step(
     driver: Driver, execution: Execution, step: str, *, backup_id: str | None = None
 ) -> dict[str, Any]:
     """One step, recorded with its start, end, outcome and output."""
     record = execution.begin_step(step)
     try:
-        result = driver.perform(step, execution, backup_id=backup_id)
+        result = await driver.perform_async(step, execution, backup_id=backup_id)
     except DriverFailure as failure:
         execution.end_step(record, outcome=FAILED, detail=failure.reason)
         raise
@@ -81,8 +82,18 @@ def _run_step(
 
 
 def run_task(driver: Driver, execution: Execution) -> None:
+    """`run_task_async` in a loop of its own (a blocking driver's steps run in the default
+    executor's threads)."""
+    asyncio.run(run_task_async(driver, execution))
+
+
+async def run_task_async(driver: Driver, execution: Execution) -> None:
     """Run the task's steps; returns when the tenant is updated. Raises `Busy`, `HandBack`
-    or `DriverFailure` (its reason is the task's failure reason)."""
+    or `DriverFailure` (its reason is the task's failure reason).
+
+    A coroutine: the worker runs thousands of them on one event loop (`worker/tasks.py`);
+    a driver that waits on I/O (`http`) awaits it, a blocking one (`command`, `simulated`)
+    has its step run in a bounded thread pool (`Driver.perform_async`)."""
     spec = execution.spec
     execution.log(
         f"{driver.name} driver: {spec.task_type} {spec.tenant.name} (instance "
@@ -91,7 +102,7 @@ def run_task(driver: Driver, execution: Execution) -> None:
     steps = spec.steps()
     assert steps[:2] == [PRE_CHECK, BACKUP]
     try:
-        checked = _run_step(driver, execution, PRE_CHECK)
+        checked = await _run_step(driver, execution, PRE_CHECK)
         calls = _active_calls(checked)
     except DriverFailure as failure:
         raise DriverFailure(f"{STEP_LABELS[PRE_CHECK]} failed: {failure.reason}") from failure
@@ -104,7 +115,7 @@ def run_task(driver: Driver, execution: Execution) -> None:
         execution.log("worker stopping: handing the task back before the backup")
         raise HandBack
     try:
-        backup = _run_step(driver, execution, BACKUP)
+        backup = await _run_step(driver, execution, BACKUP)
         backup_id = backup.get("backup_id")
         if not isinstance(backup_id, str) or not backup_id:
             raise DriverFailure("the backup answered no backup_id")
@@ -116,17 +127,17 @@ def run_task(driver: Driver, execution: Execution) -> None:
             execution.log(f"worker stopping: handing the task back before the {step}")
             raise HandBack
         try:
-            _run_step(driver, execution, step)
+            await _run_step(driver, execution, step)
         except DriverFailure as failure:
-            version = _restore(driver, execution, backup_id)
+            version = await _restore(driver, execution, backup_id)
             raise DriverFailure(f"{STEP_LABELS[step]} failed: restored to {version}") from failure
 
 
-def _restore(driver: Driver, execution: Execution, backup_id: str) -> str:
+async def _restore(driver: Driver, execution: Execution, backup_id: str) -> str:
     """Restore `backup_id`; the version the tenant is back on. NeedsAttention when the
     restore fails: the tenant may be left anywhere."""
     try:
-        restored = _run_step(driver, execution, RESTORE, backup_id=backup_id)
+        restored = await _run_step(driver, execution, RESTORE, backup_id=backup_id)
     except DriverFailure as failure:
         execution.log(f"{NEEDS_ATTENTION} ({failure.reason})")
         raise NeedsAttention from failure

@@ -27,12 +27,15 @@ from ucfleet.updates.execution.missed_windows import (
     handle_missed_windows,
 )
 from ucfleet.updates.execution.outcomes import (
+    Failed,
     Finished,
     complete_task,
     complete_tasks,
     fail_task,
+    fail_tasks,
     hand_back_task,
     save_attempt_log,
+    save_attempt_logs,
 )
 from ucfleet.updates.execution.recovery import fail_interrupted_tasks
 
@@ -43,6 +46,7 @@ __all__ = [
     "START_WINDOW_MISSED",
     "WORKER_LOST",
     "Claim",
+    "Failed",
     "Finished",
     "MissedWindows",
     "claim_due_tasks",
@@ -51,9 +55,11 @@ __all__ = [
     "due_tasks",
     "fail_interrupted_tasks",
     "fail_task",
+    "fail_tasks",
     "hand_back_task",
     "handle_missed_windows",
     "has_open_work",
     "running_counts",
     "save_attempt_log",
+    "save_attempt_logs",
 ]

@@ -22,10 +22,12 @@ from ucfleet.accounts.actors import SYSTEM
 from ucfleet.audit.services import Change, record_many
 from ucfleet.core.rows import check_sources
 from ucfleet.core.timeutils import now as utcnow
-from ucfleet.maintenance.queries import running_maintenance
-from ucfleet.tenants.models import ScaleUnit
+from ucfleet.maintenance.models import PlatformMaintenance
+from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
 from ucfleet.updates.choices import AttemptOutcome, Status
+from ucfleet.updates.execution import sql
 from ucfleet.updates.models import TaskAttempt, UpdateTask
+from ucfleet.versions.models import SoftwareVersion
 from ucfleet.webhooks.emission import emit_task_changes
 
 # Arbitrary but fixed: the key of the PostgreSQL advisory lock that serializes claims.
@@ -55,27 +57,28 @@ class Claim:
     wait_for_idle: bool = True
 
 
-# Where the candidate query reads each of Claim's fields (all but the attempt, which the
-# claim creates). A candidate is a dict of these fields by name.
-_CLAIM_SOURCES = {
-    "task_id": "id",
-    "partner_id": "partner_id",
-    "task_type": "task_type",
-    "redeploy": "redeploy",
-    "is_forced": "is_forced",
-    "from_version": "from_version__name",
-    "target_version": "target_version__name",
-    "tenant_id": "tenant_id",
-    "tenant_name": "tenant__name",
-    "tenant_domain": "tenant__domain",
-    "instance_id": "tenant__instance_id",
-    "tenant_language": "tenant__language",
-    "partner_name": "tenant__partner__name",
-    "scale_unit_id": "tenant__scale_unit_id",
-    "scale_unit_name": "tenant__scale_unit__name",
-    "wait_for_idle": "wait_for_idle",
+# The candidate query's columns, in Claim's field order (all but the attempt, which the
+# claim creates). Raw SQL (docs/worker.md, "Claim"): building this join through the ORM cost
+# more than running it.
+_CLAIM_COLUMNS = {
+    "task_id": "u.id",
+    "partner_id": "u.partner_id",
+    "task_type": "u.task_type",
+    "redeploy": "u.redeploy",
+    "is_forced": "u.is_forced",
+    "from_version": "fv.name",
+    "target_version": "tv.name",
+    "tenant_id": "u.tenant_id",
+    "tenant_name": "t.name",
+    "tenant_domain": "t.domain",
+    "instance_id": "t.instance_id",
+    "tenant_language": "t.language",
+    "partner_name": "p.name",
+    "scale_unit_id": "t.scale_unit_id",
+    "scale_unit_name": "su.name",
+    "wait_for_idle": "u.wait_for_idle",
 }
-check_sources(Claim, _CLAIM_SOURCES, besides=("attempt_id",))
+check_sources(Claim, _CLAIM_COLUMNS, besides=("attempt_id",))
 Candidate = dict[str, Any]
 
 
@@ -119,23 +122,80 @@ def _take_claim_lock() -> None:
 def _candidates(
     at: datetime, *, full_units: set[int], tried: set[int], limit: int
 ) -> list[Candidate]:
-    rows = due_tasks(at).exclude(tenant__scale_unit_id__in=full_units).exclude(pk__in=tried)
+    """Due tasks in execution order (`due_tasks`, the `task_due` index) with what a driver
+    needs, leaving out full units and rows already looked at."""
+    q, stamp = sql.quote, sql.stamp(at)
+    where = [
+        "u.status = %s",
+        "u.earliest_start <= %s",
+        "(u.latest_start IS NULL OR u.latest_start >= %s)",
+        # R25: a task waiting for a busy tenant is due again at its next check.
+        "(u.next_check IS NULL OR u.next_check <= %s)",
+    ]
+    params: list[Any] = [Status.PLANNED.value, stamp, stamp, stamp]
+    if full_units:
+        where.append(
+            f"(t.scale_unit_id IS NULL OR t.scale_unit_id NOT IN ({sql.marks(full_units)}))"
+        )
+        params += sorted(full_units)
+    if tried:
+        where.append(f"u.id NOT IN ({sql.marks(tried)})")
+        params += sorted(tried)
+    query = (
+        f"SELECT {', '.join(_CLAIM_COLUMNS.values())} "
+        f"FROM {q(UpdateTask)} u JOIN {q(Tenant)} t ON t.id = u.tenant_id "
+        f"JOIN {q(Partner)} p ON p.id = t.partner_id "
+        f"JOIN {q(SoftwareVersion)} fv ON fv.id = u.from_version_id "
+        f"JOIN {q(SoftwareVersion)} tv ON tv.id = u.target_version_id "
+        f"LEFT JOIN {q(ScaleUnit)} su ON su.id = t.scale_unit_id "
+        f"WHERE {' AND '.join(where)} ORDER BY u.earliest_start, u.created, u.id LIMIT %s"
+    )
     if connection.features.has_select_for_update_skip_locked:
         # A speed-up only: rows the portal is changing right now are skipped instead of
         # waited for. Correctness rests on the compare-and-set below.
-        rows = rows.select_for_update(skip_locked=True, of=("self",))
-    names = list(_CLAIM_SOURCES)
-    values = rows.values_list(*_CLAIM_SOURCES.values())[:limit]
-    return [dict(zip(names, row, strict=True)) for row in values]
+        query += " FOR UPDATE OF u SKIP LOCKED"
+    names = list(_CLAIM_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(query, [*params, limit])
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _choose_within_caps(room: int) -> tuple[datetime, list[Candidate]]:
+def _claim_state(at: datetime) -> tuple[bool, Counter[int | None], dict[int, int]]:
+    """Under the claim lock, in one statement: whether a platform maintenance runs (R8), the
+    tasks in progress per scale unit (None: no unit), and each unit's cap."""
+    q, stamp = sql.quote, sql.stamp(at)
+    end = connection.ops.quote_name("end")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 'm', NULL, COUNT(*) FROM {q(PlatformMaintenance)} m "
+            f"WHERE m.start <= %s AND m.{end} > %s "
+            f"UNION ALL SELECT 'r', t.scale_unit_id, COUNT(*) FROM {q(UpdateTask)} u "
+            f"JOIN {q(Tenant)} t ON t.id = u.tenant_id WHERE u.status = %s "
+            "GROUP BY t.scale_unit_id "
+            f"UNION ALL SELECT 'c', id, max_concurrent_tasks FROM {q(ScaleUnit)}",
+            [stamp, stamp, Status.IN_PROGRESS.value],
+        )
+        rows = cursor.fetchall()
+    per_unit: Counter[int | None] = Counter()
+    caps: dict[int, int] = {}
+    maintenance = False
+    for kind, unit, value in rows:
+        if kind == "m":
+            maintenance = value > 0
+        elif kind == "r":
+            per_unit[unit] += value
+        else:
+            caps[unit] = value
+    return maintenance, per_unit, caps
+
+
+def _choose_within_caps(
+    room: int, per_unit: Counter[int | None], caps: dict[int, int]
+) -> tuple[datetime, list[Candidate]]:
     """The claim's instant, and the due tasks in execution order (candidates), as
     many as the global and scale-unit caps allow. A full unit does not hold up tasks of
     other units."""
-    total, per_unit = running_counts()
-    room = min(room, settings.UCFLEET["MAX_CONCURRENT_TASKS"] - total)
-    caps = dict(ScaleUnit.objects.values_list("id", "max_concurrent_tasks"))
+    room = min(room, settings.UCFLEET["MAX_CONCURRENT_TASKS"] - sum(per_unit.values()))
     full = {unit for unit, cap in caps.items() if per_unit[unit] >= cap}
     # Taken after the counts: a claimed task's `started` then lies after the `finished` of
     # every task whose slot it reuses (that completion was committed before the count), so
@@ -165,52 +225,77 @@ def _choose_within_caps(room: int) -> tuple[datetime, list[Candidate]]:
     return at, chosen
 
 
+def _is_anything_due(at: datetime) -> bool:
+    stamp = sql.stamp(at)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {sql.quote(UpdateTask)} u WHERE u.status = %s "
+            "AND u.earliest_start <= %s AND (u.latest_start IS NULL OR u.latest_start >= %s) "
+            "AND (u.next_check IS NULL OR u.next_check <= %s) LIMIT 1",
+            [Status.PLANNED.value, stamp, stamp, stamp],
+        )
+        return cursor.fetchone() is not None
+
+
+def _take(chosen: list[Candidate], *, worker_name: str, at: datetime) -> list[Candidate]:
+    """Compare-and-set planned → in progress for the batch; the rows this claimer got (a
+    task the portal changed meanwhile is not taken)."""
+    ids = [row["task_id"] for row in chosen]
+    stamp = sql.stamp(at)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {sql.quote(UpdateTask)} SET status = %s, claimed_by = %s, started = %s, "
+            # R25: a waiting task that is taken again is no longer waiting
+            "waiting_reason = '', next_check = NULL "
+            f"WHERE id IN ({sql.marks(ids)}) AND status = %s AND earliest_start <= %s "
+            "RETURNING id",
+            [Status.IN_PROGRESS.value, worker_name, stamp, *ids, Status.PLANNED.value, stamp],
+        )
+        ours = {row[0] for row in cursor.fetchall()}
+    return [row for row in chosen if row["task_id"] in ours]
+
+
+def _insert_attempts(task_ids: list[int], *, worker_name: str, at: datetime) -> dict[int, int]:
+    """One running attempt per task: attempt id by task id."""
+    stamp = sql.stamp(at)
+    values = ", ".join(["(%s, %s, %s, %s, '')"] * len(task_ids))
+    params = [v for t in task_ids for v in (t, worker_name, stamp, AttemptOutcome.RUNNING.value)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {sql.quote(TaskAttempt)} (task_id, worker_name, started, outcome, log) "
+            f"VALUES {values} RETURNING task_id, id",
+            params,
+        )
+        return dict(cursor.fetchall())
+
+
 def claim_due_tasks(*, worker_name: str, limit: int) -> list[Claim]:
     """Take up to `limit` due tasks for `worker_name`: planned → in progress (R11, R14).
 
     Caps hold across processes because counting and claiming happen under the claim lock:
     no other claimer can commit between this transaction's count and its claims.
     """
-    if limit <= 0 or not due_tasks(utcnow()).exists():
-        # Nothing is due: an idle worker need not take the lock (on SQLite: the write lock).
+    if limit <= 0:
         return []
-    with transaction.atomic():
+    if not connection.in_atomic_block and not _is_anything_due(utcnow()):
+        # Nothing is due: an idle worker need not take the lock (on SQLite: the write lock).
+        # (Inside the caller's transaction, e.g. the worker's turn, the lock is cheap.)
+        return []
+    # No savepoint: within a caller's transaction a failure rolls the whole of it back.
+    with transaction.atomic(savepoint=False):
         _take_claim_lock()
-        if running_maintenance() is not None:  # R8: no task starts during maintenance
+        maintenance, per_unit, caps = _claim_state(utcnow())
+        if maintenance:  # R8: no task starts during maintenance
             return []
-        at, chosen = _choose_within_caps(limit)
+        at, chosen = _choose_within_caps(limit, per_unit, caps)
         if not chosen:
             return []
-        ids = [row["task_id"] for row in chosen]
-        # Compare-and-set for the batch: a task the portal changed meanwhile is not taken.
-        changed = UpdateTask.objects.filter(
-            pk__in=ids, status=Status.PLANNED, earliest_start__lte=at
-        ).update(
-            status=Status.IN_PROGRESS,
-            claimed_by=worker_name,
-            started=at,
-            waiting_reason="",  # R25: a waiting task that is taken again is no longer waiting
-            next_check=None,
+        chosen = _take(chosen, worker_name=worker_name, at=at)
+        if not chosen:
+            return []
+        attempt_ids = _insert_attempts(
+            [row["task_id"] for row in chosen], worker_name=worker_name, at=at
         )
-        if changed != len(ids):
-            ours = set(
-                UpdateTask.objects.filter(
-                    pk__in=ids, status=Status.IN_PROGRESS, claimed_by=worker_name, started=at
-                ).values_list("pk", flat=True)
-            )
-            chosen = [row for row in chosen if row["task_id"] in ours]
-        attempts = TaskAttempt.objects.bulk_create(
-            TaskAttempt(task_id=row["task_id"], worker_name=worker_name, started=at)
-            for row in chosen
-        )
-        attempt_ids = [a.pk for a in attempts]
-        if None in attempt_ids:  # a backend that cannot return ids from a bulk insert
-            by_task = dict(
-                TaskAttempt.objects.filter(
-                    task_id__in=[row["task_id"] for row in chosen], outcome=AttemptOutcome.RUNNING
-                ).values_list("task_id", "pk")
-            )
-            attempt_ids = [by_task[row["task_id"]] for row in chosen]
         record_many(
             SYSTEM,
             [
@@ -227,10 +312,7 @@ def claim_due_tasks(*, worker_name: str, limit: int) -> list[Claim]:
             ],
         )
         emit_task_changes([row["task_id"] for row in chosen], previous=Status.PLANNED)
-    return [
-        Claim(attempt_id=attempt_id, **row)
-        for row, attempt_id in zip(chosen, attempt_ids, strict=True)
-    ]
+    return [Claim(attempt_id=attempt_ids[row["task_id"]], **row) for row in chosen]
 
 
 def has_open_work() -> bool:

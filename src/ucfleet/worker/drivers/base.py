@@ -1,6 +1,7 @@
 """What every driver shares (R24): the task as plain data, the steps, the attempt's record.
 
-Drivers run in the worker's threads and never touch the database: they get a `TaskSpec`
+Drivers run on the worker's event loop (or, when they block, in its thread pool) and never
+touch the database: they get a `TaskSpec`
 (plain data, built by the loop from the claimed task) and perform one step at a time
 (`Driver.perform`). The order of the steps and the restore decision live once, in
 `ucfleet.worker.steps`; the step contract is `docs/drivers.md`.
@@ -8,6 +9,8 @@ Drivers run in the worker's threads and never touch the database: they get a `Ta
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import threading
 import time
@@ -217,6 +220,18 @@ class Driver:
         self, step: str, execution: Execution, *, backup_id: str | None = None
     ) -> dict[str, Any]:
         raise NotImplementedError
+
+    async def perform_async(
+        self, step: str, execution: Execution, *, backup_id: str | None = None
+    ) -> dict[str, Any]:
+        """`perform` for the worker's event loop. This default runs the blocking `perform`
+        in the loop's executor (the worker's bounded thread pool); a driver that waits on
+        I/O overrides it and awaits instead (`http`), so that waiting costs no thread."""
+        call = functools.partial(self.perform, step, execution, backup_id=backup_id)
+        return await asyncio.get_running_loop().run_in_executor(None, call)
+
+    async def aclose(self) -> None:
+        """Release what `perform_async` keeps between steps (connections), on its loop."""
 
     def timeout_for(self, step: str) -> float | None:
         return self.step_timeouts.get(step, self.timeout_seconds)

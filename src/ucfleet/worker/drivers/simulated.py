@@ -8,6 +8,7 @@ simulator`, through the http driver) is the one to script busy tenants and fault
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from typing import Any
@@ -41,13 +42,27 @@ class SimulatedDriver(Driver):
             return None
         return rng.choice(steps)
 
+    def _pause(self, execution: Execution, step: str) -> float:
+        return self.seconds / len(execution.spec.steps()) if step != RESTORE else 0.0
+
     def perform(
         self, step: str, execution: Execution, *, backup_id: str | None = None
     ) -> dict[str, Any]:
+        if pause := self._pause(execution, step):
+            time.sleep(pause)
+        return self._result(step, execution)
+
+    async def perform_async(
+        self, step: str, execution: Execution, *, backup_id: str | None = None
+    ) -> dict[str, Any]:
+        # Simulated time is waited for on the loop: no thread per task.
+        if pause := self._pause(execution, step):
+            await asyncio.sleep(pause)
+        return self._result(step, execution)
+
+    def _result(self, step: str, execution: Execution) -> dict[str, Any]:
         spec = execution.spec
         steps = spec.steps()
-        if self.seconds and step != RESTORE:
-            time.sleep(self.seconds / len(steps))
         if step != RESTORE and self.failing_step(spec.task_id, steps) == step:
             raise DriverFailure(f"simulated failure (seed {self.seed})")
         results: dict[str, dict[str, Any]] = {
