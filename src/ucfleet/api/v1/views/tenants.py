@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ucfleet.api.keyset_pagination import KeysetPageNumberPagination
 from ucfleet.api.params import validated_query
 from ucfleet.api.v1.serializers.tenants import (
     PartnerSerializer,
@@ -83,6 +84,7 @@ def filter_tenants(admin: Any, tenants: QuerySet[Tenant], filters: dict[str, Any
 class TenantViewSet(ApiViewSet):
     queryset = Tenant.objects.none()
     serializer_class = TenantSerializer
+    pagination_class = KeysetPageNumberPagination
 
     def visible(self) -> QuerySet[Tenant]:
         return with_markers(tenants_visible_to(self.admin))
