@@ -111,6 +111,7 @@ class SchedulePlan:
     planned: list[PlannedTask]
     skipped: list[Skip]
     warnings: list[Notice]
+    planned_count: int = 0
 
 
 def _validate_options(admin: Actor, request: ScheduleRequest) -> None:
@@ -237,6 +238,21 @@ def _version_facts() -> dict[int, VersionFacts]:
 def plan_updates(
     admin: Actor, request: ScheduleRequest, *, now: datetime | None = None
 ) -> SchedulePlan:
+    """The whole plan, every planned tenant in `planned` (the preview shows them)."""
+    plan, batches = plan_in_batches(admin, request, now=now)
+    for batch in batches:
+        plan.planned.extend(batch)
+    return plan
+
+
+def plan_in_batches(
+    admin: Actor, request: ScheduleRequest, *, now: datetime | None = None
+) -> tuple[SchedulePlan, Iterator[list[PlannedTask]]]:
+    """The plan streamed: the request is validated now, the planned tasks come BATCH at a
+    time from the iterator (which fills the plan's `skipped`, `warnings` and
+    `planned_count` as it goes; `planned` stays empty). `schedule_updates` inserts each
+    batch before planning the next, so a platform of 1,000,000 tenants never holds a
+    PlannedTask per tenant (bench/scale.py)."""
     _validate_options(admin, request)
     moment = now or utcnow()
     # Scoped like every lookup: for a partner a test version is "not found", as a missing
@@ -261,32 +277,42 @@ def plan_updates(
     allows_same = request.redeploy or request.task_type == TaskType.RECREATE
 
     plan = SchedulePlan(target, request.timing, earliest, latest, [], [], [])
-    for row in (row for tenants in selection for row in _tenant_rows(tenants)):
-        reason = _skip_reason(
-            row,
-            admin=admin,
-            request=request,
-            is_single=is_single,
-            has_open_task=row.id in open_tenants,
-            target=target_facts,
-            current=facts[row.version_id],
-            allows_same=allows_same,
-        )
-        if reason:
-            plan.skipped.append(Skip(row.id, row.name, reason))
-            continue
-        planned = PlannedTask(
-            row.id, row.name, row.partner_id, row.partner_name, row.version_id, earliest, latest
-        )
-        if is_downgrade(target=target_facts, current=facts[row.version_id]):
-            planned.warnings.append(WarningCode.DOWNGRADE)
-        if not row.auto_update_allowed:
-            planned.warnings.append(WarningCode.AUTO_UPDATE_DISABLED)
-        if request.notify_customer and not row.notification_email:
-            planned.warnings.append(WarningCode.NO_CUSTOMER_EMAIL)
-        plan.warnings.extend(Notice(row.id, row.name, code) for code in planned.warnings)
-        plan.planned.append(planned)
-    return plan
+
+    def batches() -> Iterator[list[PlannedTask]]:
+        batch: list[PlannedTask] = []
+        for row in (row for tenants in selection for row in _tenant_rows(tenants)):
+            reason = _skip_reason(
+                row,
+                admin=admin,
+                request=request,
+                is_single=is_single,
+                has_open_task=row.id in open_tenants,
+                target=target_facts,
+                current=facts[row.version_id],
+                allows_same=allows_same,
+            )
+            if reason:
+                plan.skipped.append(Skip(row.id, row.name, reason))
+                continue
+            planned = PlannedTask(
+                row.id, row.name, row.partner_id, row.partner_name, row.version_id, earliest, latest
+            )
+            if is_downgrade(target=target_facts, current=facts[row.version_id]):
+                planned.warnings.append(WarningCode.DOWNGRADE)
+            if not row.auto_update_allowed:
+                planned.warnings.append(WarningCode.AUTO_UPDATE_DISABLED)
+            if request.notify_customer and not row.notification_email:
+                planned.warnings.append(WarningCode.NO_CUSTOMER_EMAIL)
+            plan.warnings.extend(Notice(row.id, row.name, code) for code in planned.warnings)
+            plan.planned_count += 1
+            batch.append(planned)
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    return plan, batches()
 
 
 def _skip_reason(
