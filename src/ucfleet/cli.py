@@ -22,6 +22,7 @@ OPERATOR_COMMANDS = {
     "rollouts": "list, show, pause, resume, abort rollouts; retry their failed tasks",
     "send-outbox": "send queued e-mails without running a worker; --burst stops when done",
     "seed-demo": "create the demo data",
+    "seed-scale": "fill an empty database with a large platform (--tenants 1000000)",
     "demo-credentials": "print the demo sign-ins again",
     "migrate": "create or upgrade the database",
     "backup": "back up ucfleet's own database to FILE (SQLite file or pg_dump -Fc)",

@@ -25,6 +25,7 @@ from ucfleet.updates.planning import (
     place_first_wave,
     plan_updates,
 )
+from ucfleet.updates.services.pg_insert import insert_task_rows_pg
 from ucfleet.updates.services.results import ScheduleResult
 from ucfleet.webhooks.emission import emit_task_changes
 
@@ -54,8 +55,14 @@ def _insert_tasks(planned: list[PlannedTask], constants: dict[str, Any]) -> None
     request in the meantime is left out by the database (R4), not by us.
 
     Raw SQL because this is the bulk path (100,000 rows); the values are prepared by the
-    model fields themselves, so types match what the ORM would write.
+    model fields themselves, so types match what the ORM would write. PostgreSQL: one
+    statement per batch (`pg_insert`).
     """
+    if connection.vendor == "postgresql":
+        insert_task_rows_pg(
+            planned, constants, per_tenant=(*_PER_TENANT_COLUMNS, *_PERIOD_COLUMNS)
+        )
+        return
     opts = UpdateTask._meta
     fields = {f.attname: f for f in opts.concrete_fields}
     prepared = {

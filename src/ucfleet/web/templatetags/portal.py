@@ -109,6 +109,7 @@ def sort_link(context: template.Context, field: str, label: str) -> SafeString:
     current = request.GET.get("sort", "")
     params = request.GET.copy()
     params.pop("page", None)
+    params.pop("cursor", None)
     descending = current == field
     params["sort"] = f"-{field}" if descending else field
     arrow = ""

@@ -27,7 +27,6 @@ from ucfleet.web.forms.fields import ServerDateTimeField
 from ucfleet.web.views.common import (
     acting_admin,
     add_domain_error,
-    paginate,
     redirect_htmx_aware,
     render_area,
     report_bulk_result,
@@ -35,6 +34,7 @@ from ucfleet.web.views.common import (
 )
 from ucfleet.web.views.errors import domain_error_response
 from ucfleet.web.views.filters import TaskFilterForm
+from ucfleet.web.views.listpages import paginate_keyset
 
 MAX_POLLED = 200
 
@@ -79,7 +79,7 @@ def _filtered_tasks(
 def _task_list(request: HttpRequest, *, all_types: bool) -> HttpResponse:
     admin: Any = request.user
     form, tasks = _filtered_tasks(request, request.GET, all_types=all_types)
-    page = paginate(request, with_list_relations(tasks))
+    page = paginate_keyset(request, with_list_relations(tasks))
     rows = list(page.object_list)
     open_ids = [t.pk for t in rows if t.status in OPEN_STATUSES]
     context = {

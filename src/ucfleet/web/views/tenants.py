@@ -26,8 +26,9 @@ from ucfleet.updates.choices import OPEN_STATUSES
 from ucfleet.updates.queries import tasks_visible_to, with_list_relations
 from ucfleet.versions.queries import versions_visible_to
 from ucfleet.web.forms.tenants import TenantForm
-from ucfleet.web.views.common import add_domain_error, paginate, render_area
+from ucfleet.web.views.common import add_domain_error, render_area
 from ucfleet.web.views.filters import TenantFilterForm
+from ucfleet.web.views.listpages import paginate_keyset
 
 RECENT_TASKS = 10
 
@@ -49,7 +50,7 @@ def filtered_tenants(request: HttpRequest) -> tuple[TenantFilterForm, QuerySet[T
 def tenant_list(request: HttpRequest) -> HttpResponse:
     admin: Any = request.user
     form, tenants = filtered_tenants(request)
-    page = paginate(request, tenants)
+    page = paginate_keyset(request, tenants)
     return render_area(
         request,
         "tenants",

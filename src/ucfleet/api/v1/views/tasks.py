@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ucfleet.api.keyset_pagination import KeysetPageNumberPagination
 from ucfleet.api.params import validated_query
 from ucfleet.api.v1.serializers.tasks import (
     BulkDeleteSerializer,
@@ -101,6 +102,7 @@ def bulk_answer(result: services.BulkResult) -> Response:
 class UpdateTaskViewSet(CsvListMixin, ApiViewSet):
     queryset = UpdateTask.objects.none()
     serializer_class = TaskSerializer
+    pagination_class = KeysetPageNumberPagination
 
     def detail_of(self, pk: int) -> UpdateTask:
         task = get_task_for(self.admin, pk)

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ucfleet.api.keyset_pagination import KeysetPageNumberPagination
 from ucfleet.api.params import validated_query
 from ucfleet.api.v1.serializers.tenants import (
     PartnerSerializer,
@@ -91,6 +92,7 @@ def listed_tenants(admin: Any, filters: dict[str, Any]) -> QuerySet[Tenant]:
 class TenantViewSet(CsvListMixin, ApiViewSet):
     queryset = Tenant.objects.none()
     serializer_class = TenantSerializer
+    pagination_class = KeysetPageNumberPagination
 
     def visible(self) -> QuerySet[Tenant]:
         return with_markers(tenants_visible_to(self.admin))
