@@ -23,7 +23,8 @@ from ucfleet.notifications.alerts import _platform_recipients
 from ucfleet.notifications.choices import Kind
 from ucfleet.notifications.compose import Formatter, render
 from ucfleet.notifications.outbox import Draft, enqueue
-from ucfleet.notifications.services import _customer_mails, _facts_of, _partner_mails
+from ucfleet.notifications.digests import customer_mails, partner_mails
+from ucfleet.notifications.facts import facts_of
 
 # Failures an e-mail lists by name; the rest are counted.
 MAX_LISTED_FAILURES = 50
@@ -32,21 +33,21 @@ MAX_LISTED_FAILURES = 50
 def notify_wave_released(rollout_id: int, wave_index: int, task_ids: Iterable[int]) -> None:
     """Wave `wave_index` of the rollout was released: the "scheduled" e-mails with the
     date each task got now (R15, R20)."""
-    facts = _facts_of(task_ids, extra=Q(notify_partner=True) | Q(notify_customer=True))
+    facts = facts_of(task_ids, extra=Q(notify_partner=True) | Q(notify_customer=True))
     if not facts:
         return
     tz = server_zone()
     with transaction.atomic(savepoint=False):
         enqueue(
             chain(
-                _partner_mails(
+                partner_mails(
                     Kind.CREATED_PARTNER,
                     [f for f in facts if f.notify_partner],
                     tz=tz,
                     event=f"rollout-{rollout_id}-wave-{wave_index}",
                 ),
                 # A task is released once, and was not told at creation: its own key.
-                _customer_mails(Kind.CREATED_CUSTOMER, facts, tz=tz, event=None),
+                customer_mails(Kind.CREATED_CUSTOMER, facts, tz=tz, event=None),
             )
         )
 

@@ -59,9 +59,7 @@ def _insert_tasks(planned: list[PlannedTask], constants: dict[str, Any]) -> None
     statement per batch (`pg_insert`).
     """
     if connection.vendor == "postgresql":
-        insert_task_rows_pg(
-            planned, constants, per_tenant=(*_PER_TENANT_COLUMNS, *_PERIOD_COLUMNS)
-        )
+        insert_task_rows_pg(planned, constants, per_tenant=(*_PER_TENANT_COLUMNS, *_PERIOD_COLUMNS))
         return
     opts = UpdateTask._meta
     fields = {f.attname: f for f in opts.concrete_fields}

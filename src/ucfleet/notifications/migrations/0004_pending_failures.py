@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0002_kind_tenant_needs_attention'),
+        ('notifications', '0003_kind_rollout_paused'),
         ('tenants', '0002_validate_domain'),
         ('updates', '0004_task_steps_and_waiting_for_idle'),
     ]
