@@ -114,9 +114,9 @@ def test_each_rollout_and_each_hour_has_its_own_digest(smtp, settings, partner_a
     assert not PendingFailure.objects.filter(claim_token="").exists()
     assert PendingFailure.objects.count() == 9
     deliver()  # (the worker loop sent what it had composed)
-    # One digest per (request, period): 3 (or 4, when a burst straddled a period's end).
+    # One digest per (request, period): 3, or more when a burst straddled a period's end.
     groups = Counter(PendingFailure.objects.values_list("request_id", "period"))
-    assert len(smtp.messages) == Notification.objects.count() == len(groups) in (3, 4)
+    assert len(smtp.messages) == Notification.objects.count() == len(groups) >= 3
     later = set(
         PendingFailure.objects.filter(task__tenant__name__startswith="later").values_list(
             "period", flat=True
