@@ -163,6 +163,12 @@ def test_task_and_tenant_lists_render_with_100000_rows(
             assert queries < 20, f"{url}: {queries} queries"
         page, _ = _render(client, "/tenants/")
         assert len(re.findall(r'<tr data-tenant="bulk-', page)) == 50
-        assert "of 100000" in page
+        # Above the exact limit PostgreSQL's count is its estimate, and the page says so.
+        estimated = connection.vendor == "postgresql"
+        assert (
+            ("of about " in page and 'data-testid="count-estimated"' in page)
+            if estimated
+            else ("of 100000" in page)
+        )
         page, _ = _render(client, "/tasks/all/?status=failed")
-        assert "of 25000" in page
+        assert re.search(r"of about \d+", page) if estimated else "of 25000" in page

@@ -59,18 +59,20 @@ class KeysetPageNumberPagination(PageNumberPagination):
         self.piece = piece
         return piece.rows
 
+    def _url(self) -> str:
+        assert self.request is not None
+        return self.request.build_absolute_uri()
+
     def get_next_link(self) -> str | None:
         if not (self.piece.has_after and self.piece.last):
             return None
-        assert self.request is not None  # set by paginate_queryset
-        url = remove_query_param(self.request.build_absolute_uri(), self.page_query_param)
+        url = remove_query_param(self._url(), self.page_query_param)
         return replace_query_param(url, self.cursor_query_param, self.piece.last.encode())
 
     def get_previous_link(self) -> str | None:
         if not (self.piece.has_before and self.piece.first):
             return None
-        assert self.request is not None  # set by paginate_queryset
-        url = remove_query_param(self.request.build_absolute_uri(), self.page_query_param)
+        url = remove_query_param(self._url(), self.page_query_param)
         return replace_query_param(url, self.cursor_query_param, self.piece.first.encode())
 
     def get_paginated_response(self, data: Any) -> Response:
