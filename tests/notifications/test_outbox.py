@@ -178,13 +178,23 @@ SAMPLE = {
     "task_lines": "- line\n",
 }
 SAMPLE["task"] = {**SAMPLE, "tenant": "A & B <1>", "domain": "ab.example"}
+# What the rollout e-mail (R21) names besides: kept apart, it has lists (not hashable).
+ROLLOUT_SAMPLE = {
+    "name": "P & Q rollout",
+    "rollout_id": 7,
+    "failed_count": 2,
+    "ended_count": 10,
+    "max_failures": 1,
+    "failures": [{"tenant": "A & B <1>", "partner": "P & Q", "reason": "R"}],
+}
 
 
 @pytest.mark.parametrize("kind", Kind.values)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_kind_has_a_one_line_subject_and_plain_text_in_both_languages(kind, language):
     assert (TEMPLATE_DIR / f"{kind}.{language}.txt").is_file()
-    subject, body = render(kind, language, {**SAMPLE, "tenant": "A & B <1>", "domain": "x"})
+    context = {**SAMPLE, **ROLLOUT_SAMPLE, "tenant": "A & B <1>", "domain": "x"}
+    subject, body = render(kind, language, context)
     assert subject and "\n" not in subject
     assert not body.startswith("\n") and body.endswith("\n")
     assert "A & B <1>" in subject + body or "P & Q" in subject + body  # not HTML-escaped

@@ -22,9 +22,9 @@ from ucfleet.maintenance.queries import server_zone
 from ucfleet.notifications.alerts import _platform_recipients
 from ucfleet.notifications.choices import Kind
 from ucfleet.notifications.compose import Formatter, render
-from ucfleet.notifications.outbox import Draft, enqueue
 from ucfleet.notifications.digests import customer_mails, partner_mails
 from ucfleet.notifications.facts import facts_of
+from ucfleet.notifications.outbox import Draft, enqueue
 
 # Failures an e-mail lists by name; the rest are counted.
 MAX_LISTED_FAILURES = 50

@@ -82,7 +82,8 @@ def listed_tenants(admin: Any, filters: dict[str, Any]) -> QuerySet[Tenant]:
     try:
         tenants = with_markers(filter_tenants(admin, chosen))
     except NotFound:
-        return Tenant.objects.none()
+        # Matches nothing, but keeps the markers: the flag filters and the CSV read them.
+        tenants = with_markers(Tenant.objects.none())
     for flag in ("update_scheduled", "auto_update_allowed"):
         if flag in filters:
             tenants = tenants.filter(**{flag: filters[flag]})
