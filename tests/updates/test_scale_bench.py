@@ -28,5 +28,6 @@ def test_schedule_all_short_form():
     assert Tenant.objects.count() == 5000
     assert figures.created + figures.skipped == 5000 and figures.created > 4000
     assert UpdateTask.objects.count() == 0  # both runs rolled back
-    assert figures.peak_mb < 300
+    # No memory assertion here: ru_maxrss is the whole pytest process's high-water mark
+    # (hundreds of MB after the rest of the suite); bench/scale.py, run alone, reports it.
     print(f"short form: ratio {figures.ratio:.2f}, peak {figures.peak_mb:.0f} MB")
