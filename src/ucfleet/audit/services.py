@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection
 
 from ucfleet.audit.models import ChangeLogEntry
+from ucfleet.core import batchsql
 from ucfleet.core.timeutils import now
 
 if TYPE_CHECKING:
@@ -53,24 +54,28 @@ def group_keys(changes: Sequence[Change]) -> list[str | None]:
     return [keys.get((c.action, c.object_type)) for c in changes]
 
 
-# Rows per INSERT statement (SQLite allows 32,766 parameters: 11 a row).
-BATCH = 1000
+# The columns of a row of `record_many` that differ between its changes.
+_COLUMNS = (
+    "action",
+    "object_type",
+    "object_id",
+    "field",
+    "old",
+    "new",
+    "partner_id",
+    "group",
+)
 
 
 def record_many(actor: Actor, changes: Iterable[Change]) -> None:
-    """Write one entry per change, inside the caller's transaction: multi-row INSERTs of up
-    to BATCH rows. Raw SQL because the worker writes several entries per task thousands of
-    times a minute, and building model instances cost more than the insert."""
+    """Write one entry per change, inside the caller's transaction: one INSERT per
+    batchsql.BATCH rows, with one parameter per column. Raw SQL because the worker writes
+    several entries per task thousands of times a minute, and building model instances cost
+    more than the insert."""
     opts = ChangeLogEntry._meta
-    at = opts.get_field("at").get_db_prep_save(now(), connection)
-    actor_id = actor.pk
-    actor_name = actor.username or SYSTEM
     changes = list(changes)
     rows = [
         (
-            at,
-            actor_id,
-            actor_name,
             c.action,
             c.object_type,
             _text(c.object_id),
@@ -82,21 +87,10 @@ def record_many(actor: Actor, changes: Iterable[Change]) -> None:
         )
         for c, group in zip(changes, group_keys(changes), strict=True)
     ]
-    if not rows:
-        return
-    table = connection.ops.quote_name(opts.db_table)
-    columns = (
-        "at, actor_id, actor_name, action, object_type, object_id, field, old, new, partner_id, "
-        + connection.ops.quote_name("group")
-    )
-    with connection.cursor() as cursor:
-        for offset in range(0, len(rows), BATCH):
-            batch = rows[offset : offset + BATCH]
-            values = ", ".join(["(" + ", ".join(["%s"] * len(batch[0])) + ")"] * len(batch))
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {values}",
-                [v for row in batch for v in row],
-            )
+    if rows:
+        at = opts.get_field("at").get_db_prep_save(now(), connection)
+        constants = {"at": at, "actor_id": actor.pk, "actor_name": actor.username or SYSTEM}
+        batchsql.insert_rows(ChangeLogEntry, _COLUMNS, rows, constants=constants)
 
 
 def purge_expired() -> int:

@@ -62,8 +62,14 @@ class Tenant(TimestampedModel):
         _("domain"), max_length=253, unique=True, validators=[domain_validator]
     )
     # Partner and language are fixed after creation (services refuse to change them).
+    # Indexed by tenant_partner_name (partner first) and tenant_version: a tenant's version
+    # changes with every update, and each index is written then.
     partner = models.ForeignKey(
-        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="tenants"
+        Partner,
+        verbose_name=_("partner"),
+        on_delete=models.PROTECT,
+        related_name="tenants",
+        db_index=False,
     )
     language = models.CharField(
         _("language"), max_length=2, choices=Language.choices, default=Language.EN
@@ -73,6 +79,7 @@ class Tenant(TimestampedModel):
         verbose_name=_("software version"),
         on_delete=models.PROTECT,
         related_name="tenants",
+        db_index=False,
     )
     description = models.TextField(_("description"), blank=True)
     customer_id = models.CharField(_("customer ID"), max_length=100, blank=True)

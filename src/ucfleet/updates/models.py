@@ -24,8 +24,15 @@ class UpdateTask(models.Model):
     task list filter without a join.
     """
 
-    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="tasks")
-    partner = models.ForeignKey("tenants.Partner", on_delete=models.CASCADE, related_name="+")
+    # No single-column indexes where a composite index below starts with the column
+    # (task_tenant_status, task_partner, task_rollout_wave): every index is written on every
+    # status change, twice a task (docs/worker.md).
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.CASCADE, related_name="tasks", db_index=False
+    )
+    partner = models.ForeignKey(
+        "tenants.Partner", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     task_type = models.CharField(
         _("task type"), max_length=16, choices=TaskType.choices, default=TaskType.UPDATE
     )
@@ -93,6 +100,7 @@ class UpdateTask(models.Model):
         on_delete=models.SET_NULL,
         related_name="tasks",
         verbose_name=_("rollout"),
+        db_index=False,
     )
     wave = models.PositiveSmallIntegerField(_("wave"), null=True, blank=True)
 
@@ -157,7 +165,10 @@ class TaskStep(models.Model):
 
     attempt = models.ForeignKey(TaskAttempt, on_delete=models.CASCADE, related_name="steps")
     # Repeats the attempt's task so that a task's steps are read without a join.
-    task = models.ForeignKey(UpdateTask, on_delete=models.CASCADE, related_name="steps")
+    # Indexed by task_step_order, which starts with it.
+    task = models.ForeignKey(
+        UpdateTask, on_delete=models.CASCADE, related_name="steps", db_index=False
+    )
     step = models.CharField(max_length=16, choices=StepName.choices)
     started = models.DateTimeField()
     finished = models.DateTimeField()

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import QuerySet
 
+from ucfleet.core import batchsql
 from ucfleet.updates.models import TaskStep, UpdateTask
 
-BATCH = 1000
+_COLUMNS = ("task_id", "attempt_id", "step", "started", "finished", "outcome", "output")
 
 
 @dataclass(frozen=True)
@@ -27,31 +27,27 @@ class StepRow:
 
 
 def record_steps(rows: Sequence[StepRow]) -> None:
-    """Insert finished steps (of any number of attempts): multi-row INSERTs of up to BATCH
-    rows (raw SQL: the worker's hot path, see docs/worker.md)."""
+    """Insert finished steps (of any number of attempts): one statement per
+    batchsql.BATCH rows (raw SQL: the worker's hot path, see docs/worker.md)."""
     if not rows:
         return
-    field = TaskStep._meta.get_field("started")
-    table = connection.ops.quote_name(TaskStep._meta.db_table)
-    columns = "task_id, attempt_id, step, started, finished, outcome, output"
-    with connection.cursor() as cursor:
-        for offset in range(0, len(rows), BATCH):
-            batch = rows[offset : offset + BATCH]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))
-            params = [
-                v
-                for r in batch
-                for v in (
-                    r.task_id,
-                    r.attempt_id,
-                    r.step,
-                    field.get_db_prep_save(r.started, connection),
-                    field.get_db_prep_save(r.finished, connection),
-                    r.outcome,
-                    r.output,
-                )
-            ]
-            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values}", params)
+    prepare = batchsql.stamp  # the drivers' times are aware UTC datetimes
+    batchsql.insert_rows(
+        TaskStep,
+        _COLUMNS,
+        [
+            (
+                r.task_id,
+                r.attempt_id,
+                r.step,
+                prepare(r.started),
+                prepare(r.finished),
+                r.outcome,
+                r.output,
+            )
+            for r in rows
+        ],
+    )
 
 
 def steps_of(task: UpdateTask) -> QuerySet[TaskStep]:

@@ -29,8 +29,9 @@ WEBHOOK_SECONDS_PER_TURN = 5.0
 
 
 class Housekeeping:
-    """Sends due e-mails and webhooks at most once per `mail_every` seconds and purges the
-    change log at most once an hour. Failures are logged, never fatal: tasks go on."""
+    """Releases due rollout waves and sends due e-mails and webhooks at most once per
+    `mail_every` seconds, and purges the change log at most once an hour. Failures are
+    logged, never fatal: tasks go on."""
 
     def __init__(self, *, mail_every: float, purge_every: float = PURGE_EVERY_SECONDS) -> None:
         self.mail_every = mail_every
@@ -40,12 +41,13 @@ class Housekeeping:
 
     def tick(self, *, force_mail: bool = False) -> None:
         now = time.monotonic()
-        try:
-            release_due_waves()  # rollouts: release held waves whose turn came (R20)
-        except Exception:
-            log.exception("releasing rollout waves failed; retrying next turn")
         if force_mail or now >= self._next_mail:
+            # Once a poll interval, not every turn: a busy worker turns many times a second.
             self._next_mail = now + self.mail_every
+            try:
+                release_due_waves()  # rollouts: release held waves whose turn came (R20)
+            except Exception:
+                log.exception("releasing rollout waves failed; retrying next turn")
             deadline = now + MAIL_SECONDS_PER_TURN
             try:
                 compose_failure_digests()  # failures of closed hours: digests (§9)

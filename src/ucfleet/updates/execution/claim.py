@@ -20,6 +20,7 @@ from django.db.models import Count, Q, QuerySet
 
 from ucfleet.accounts.actors import SYSTEM
 from ucfleet.audit.services import Change, record_many
+from ucfleet.core import batchsql
 from ucfleet.core.rows import check_sources
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.maintenance.models import PlatformMaintenance
@@ -134,13 +135,13 @@ def _candidates(
     ]
     params: list[Any] = [Status.PLANNED.value, stamp, stamp, stamp]
     if full_units:
-        where.append(
-            f"(t.scale_unit_id IS NULL OR t.scale_unit_id NOT IN ({sql.marks(full_units)}))"
-        )
-        params += sorted(full_units)
+        condition, values = batchsql.id_not_in("t.scale_unit_id", sorted(full_units))
+        where.append(f"(t.scale_unit_id IS NULL OR {condition})")
+        params += values
     if tried:
-        where.append(f"u.id NOT IN ({sql.marks(tried)})")
-        params += sorted(tried)
+        condition, values = batchsql.id_not_in("u.id", sorted(tried))
+        where.append(condition)
+        params += values
     query = (
         f"SELECT {', '.join(_CLAIM_COLUMNS.values())} "
         f"FROM {q(UpdateTask)} u JOIN {q(Tenant)} t ON t.id = u.tenant_id "
@@ -242,14 +243,15 @@ def _take(chosen: list[Candidate], *, worker_name: str, at: datetime) -> list[Ca
     task the portal changed meanwhile is not taken)."""
     ids = [row["task_id"] for row in chosen]
     stamp = sql.stamp(at)
+    among, id_params = batchsql.id_in("id", ids)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {sql.quote(UpdateTask)} SET status = %s, claimed_by = %s, started = %s, "
             # R25: a waiting task that is taken again is no longer waiting
             "waiting_reason = '', next_check = NULL "
-            f"WHERE id IN ({sql.marks(ids)}) AND status = %s AND earliest_start <= %s "
+            f"WHERE {among} AND status = %s AND earliest_start <= %s "
             "RETURNING id",
-            [Status.IN_PROGRESS.value, worker_name, stamp, *ids, Status.PLANNED.value, stamp],
+            [Status.IN_PROGRESS.value, worker_name, stamp, *id_params, Status.PLANNED.value, stamp],
         )
         ours = {row[0] for row in cursor.fetchall()}
     return [row for row in chosen if row["task_id"] in ours]
@@ -257,16 +259,19 @@ def _take(chosen: list[Candidate], *, worker_name: str, at: datetime) -> list[Ca
 
 def _insert_attempts(task_ids: list[int], *, worker_name: str, at: datetime) -> dict[int, int]:
     """One running attempt per task: attempt id by task id."""
-    stamp = sql.stamp(at)
-    values = ", ".join(["(%s, %s, %s, %s, '')"] * len(task_ids))
-    params = [v for t in task_ids for v in (t, worker_name, stamp, AttemptOutcome.RUNNING.value)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {sql.quote(TaskAttempt)} (task_id, worker_name, started, outcome, log) "
-            f"VALUES {values} RETURNING task_id, id",
-            params,
-        )
-        return dict(cursor.fetchall())
+    rows = batchsql.insert_rows(
+        TaskAttempt,
+        ["task_id"],
+        [(t,) for t in task_ids],
+        constants={
+            "worker_name": worker_name,
+            "started": sql.stamp(at),
+            "outcome": AttemptOutcome.RUNNING.value,
+            "log": "",
+        },
+        returning=("task_id", "id"),
+    )
+    return dict(rows)
 
 
 def claim_due_tasks(*, worker_name: str, limit: int) -> list[Claim]:

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 
 from ucfleet.accounts.actors import SYSTEM
 from ucfleet.audit.services import Change, record_many
+from ucfleet.core import batchsql
 from ucfleet.core.cas import bulk_compare_and_set, compare_and_set
 from ucfleet.core.timeutils import now as utcnow
 from ucfleet.notifications import services as notify
@@ -34,17 +35,16 @@ def _close_attempt(attempt_id: int, *, outcome: str, text: str, at: datetime) ->
 
 
 def _close_attempts(logs: list[tuple[int, str]], *, outcome: str, at: datetime) -> None:
-    """Close many attempts, each with its own log: one executemany (the ORM's bulk_update
+    """Close many attempts, each with its own log: one statement (the ORM's bulk_update
     builds a CASE per row and cost more than the rest of a completion)."""
     if not logs:
         return
-    table = connection.ops.quote_name(TaskAttempt._meta.db_table)
-    finished = connection.ops.adapt_datetimefield_value(at)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET outcome = %s, finished = %s, log = %s WHERE id = %s",
-            [(outcome, finished, text, pk) for pk, text in logs],
-        )
+    batchsql.update_rows(
+        TaskAttempt,
+        ["log"],
+        logs,
+        constants={"outcome": outcome, "finished": sql.stamp(at)},
+    )
 
 
 def _note_lost_hold(attempt_id: int, text: str) -> None:
@@ -60,32 +60,40 @@ def _mark_executed(ids: list[int], *, worker_name: str, at: datetime) -> list[tu
     for each one changed: (id, tenant, partner, target version id, its name, the tenant's
     version name now). Raw SQL: the completion's hot path (docs/worker.md)."""
     q = sql.quote
+    among, id_params = batchsql.id_in("id", ids)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {q(UpdateTask)} SET status = %s, finished = %s "
-            f"WHERE id IN ({sql.marks(ids)}) AND status = %s AND claimed_by = %s RETURNING id",
-            [Status.EXECUTED.value, sql.stamp(at), *ids, Status.IN_PROGRESS.value, worker_name],
+            f"WHERE {among} AND status = %s AND claimed_by = %s RETURNING id",
+            [
+                Status.EXECUTED.value,
+                sql.stamp(at),
+                *id_params,
+                Status.IN_PROGRESS.value,
+                worker_name,
+            ],
         )
         done = [row[0] for row in cursor.fetchall()]
         if not done:
             return []
+        among, id_params = batchsql.id_in("u.id", done)
         cursor.execute(
             f"SELECT u.id, u.tenant_id, u.partner_id, u.target_version_id, tv.name, cv.name "
             f"FROM {q(UpdateTask)} u JOIN {q(SoftwareVersion)} tv ON tv.id = u.target_version_id "
             f"JOIN {q(Tenant)} t ON t.id = u.tenant_id "
             f"LEFT JOIN {q(SoftwareVersion)} cv ON cv.id = t.version_id "
-            f"WHERE u.id IN ({sql.marks(done)})",
-            done,
+            f"WHERE {among}",
+            id_params,
         )
         return cursor.fetchall()
 
 
 def _set_versions(tenant_ids: list[int], *, version_id: int, at: datetime) -> None:
+    among, id_params = batchsql.id_in("id", tenant_ids)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {sql.quote(Tenant)} SET version_id = %s, updated = %s "
-            f"WHERE id IN ({sql.marks(tenant_ids)})",
-            [version_id, sql.stamp(at), *tenant_ids],
+            f"UPDATE {sql.quote(Tenant)} SET version_id = %s, updated = %s WHERE {among}",
+            [version_id, sql.stamp(at), *id_params],
         )
 
 
@@ -268,12 +276,13 @@ def save_attempt_log(*, attempt_id: int, log_text: str) -> None:
 
 
 def save_attempt_logs(logs: Sequence[tuple[int, str]]) -> None:
-    """The logs so far of many running attempts (attempt id, text): one executemany."""
+    """The logs so far of many running attempts (attempt id, text): one statement."""
     if not logs:
         return
-    table = connection.ops.quote_name(TaskAttempt._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET log = %s WHERE id = %s AND outcome = %s",
-            [(text, pk, AttemptOutcome.RUNNING.value) for pk, text in logs],
-        )
+    batchsql.update_rows(
+        TaskAttempt,
+        ["log"],
+        logs,
+        where="t.outcome = %s",
+        where_params=[AttemptOutcome.RUNNING.value],
+    )

@@ -8,7 +8,6 @@ adapted by the connection's own operations, as the ORM would write them.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -23,8 +22,3 @@ def quote(model: type[models.Model]) -> str:
 def stamp(value: datetime) -> Any:
     """A datetime as this database stores it (SQLite: naive UTC text)."""
     return connection.ops.adapt_datetimefield_value(value)
-
-
-def marks(values: Collection[Any]) -> str:
-    """`%s, %s, …`: one placeholder per value."""
-    return ", ".join(["%s"] * len(values))

@@ -9,6 +9,7 @@ simulator`, through the http driver) is the one to script busy tenants and fault
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 from typing import Any
@@ -37,10 +38,7 @@ class SimulatedDriver(Driver):
 
     def failing_step(self, task_id: int, steps: list[str]) -> str | None:
         """The step in which this task fails, or None when it succeeds."""
-        rng = random.Random(f"{self.seed}:{task_id}")
-        if rng.random() >= self.failure_share:
-            return None
-        return rng.choice(steps)
+        return _failing_step(self.seed, self.failure_share, task_id, tuple(steps))
 
     def _pause(self, execution: Execution, step: str) -> float:
         return self.seconds / len(execution.spec.steps()) if step != RESTORE else 0.0
@@ -79,3 +77,14 @@ class SimulatedDriver(Driver):
             RESTORE: {"version": spec.from_version},
         }
         return results[step]
+
+
+@functools.lru_cache(maxsize=4096)
+def _failing_step(
+    seed: int, failure_share: float, task_id: int, steps: tuple[str, ...]
+) -> str | None:
+    # Asked once per step of a task: seeding a generator from text costs more than a step.
+    rng = random.Random(f"{seed}:{task_id}")
+    if rng.random() >= failure_share:
+        return None
+    return rng.choice(steps)
