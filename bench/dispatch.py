@@ -1,12 +1,15 @@
 """Dispatch throughput: tasks per second through claim → execute → complete.
 
-The worker (`ucfleet worker --burst`, real processes, the simulated driver with 0 s: a no-op)
-is measured beside its floor: the raw SQL statements a claim and a completion need, run
-directly on a DB-API connection by the same number of processes with the same batch size.
-Both are timed the same way, from the first attempt's start to the last attempt's end as
-recorded in the database, so process start-up is not counted.
+The worker (`ucfleet worker --burst --concurrency 500`, real processes, the simulated
+driver with 0 s: a no-op, every record written: attempt, its four steps, change log, tenant
+version) is measured beside its floor: the raw SQL statements a claim and a completion need
+(without the steps' rows), run directly on a DB-API connection by the same number of
+processes, by default one claim and one completion per task (issue 13's floor;
+`--floor-batch` claims more at once). Both are timed the same way, from the first attempt's
+start to the last attempt's end as recorded in the database, so process start-up is not
+counted. Issue 13's goals (3 × the best peer of its side-by-side table) are printed beside.
 
-    .venv/bin/python bench/dispatch.py                      # SQLite 1 worker; PostgreSQL 1/2/4
+    .venv/bin/python bench/dispatch.py --tasks 10000        # SQLite 1 worker; PostgreSQL 1/2/4
     .venv/bin/python bench/dispatch.py --tasks 5000 --skip-postgres
 
 PostgreSQL runs in a scratch database `ucfleet_bench_dispatch` (created and dropped) on the
@@ -26,7 +29,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "ucfleet_bench_dispatch"
-CONCURRENCY = 4  # threads per worker process, and the floor's claim batch
+# Tasks a worker process holds at once (`--concurrency`), and the floor's claim batch: set
+# by main() for the child processes through these variables.
+CONCURRENCY_VARIABLE, FLOOR_BATCH_VARIABLE = "BENCH_CONCURRENCY", "BENCH_FLOOR_BATCH"
+# Issue 13's side-by-side figures on this machine kind (tasks/s, median of 3): the peers
+# were not installed here, so the goals are printed beside them, not measured against them.
+PEERS = {("PostgreSQL", 2): ("procrastinate", 614), ("SQLite", 1): ("django-tasks-db", 512)}
+
+
+def _concurrency() -> int:
+    return int(os.environ.get(CONCURRENCY_VARIABLE, "500"))
+
+
+def _floor_batch() -> int:
+    return int(os.environ.get(FLOOR_BATCH_VARIABLE, "1"))
+
+
 LOCK_KEY = 0x75C_F1EE7
 
 
@@ -142,7 +160,7 @@ def run_case(env: dict[str, str], *, tasks: int, workers: int, kind: str) -> dic
                 "worker",
                 "--burst",
                 "--concurrency",
-                str(CONCURRENCY),
+                str(_concurrency()),
                 "--name",
                 f"b{i}",
             ]
@@ -193,7 +211,7 @@ class RawDatabase:
 
 
 def floor_child(name: str) -> None:
-    """Claim batches of CONCURRENCY due tasks and complete them: the statements the worker's
+    """Claim batches of `_floor_batch()` due tasks and complete them: the statements the worker's
     claim and completion need (same locks, same rows written), without the ORM, the loop,
     the threads or the driver."""
     db = RawDatabase()
@@ -216,7 +234,7 @@ def floor_child(name: str) -> None:
                 "ORDER BY u.earliest_start, u.created, u.id LIMIT %s"
                 + (" FOR UPDATE SKIP LOCKED" if db.postgres else "")
             ),
-            (db.stamp(at), db.stamp(at), CONCURRENCY),
+            (db.stamp(at), db.stamp(at), _floor_batch()),
         ).fetchall()
         if not rows:
             db.commit()
@@ -338,6 +356,13 @@ def _run_database(
             f"   ({w['tasks']} tasks in {w['seconds']:.2f} s vs {f['seconds']:.2f} s)",
             flush=True,
         )
+        if peer := PEERS.get((label, row["workers"])):
+            name, rate = peer
+            print(
+                f"{'':<10} goal ≥ 3 × {name} ({rate} tasks/s in issue 13) = {3 * rate} tasks/s: "
+                f"{w['per_second'] / rate:.2f} × {name}",
+                flush=True,
+            )
 
 
 def _postgres_server_url() -> str:
@@ -351,6 +376,21 @@ def main() -> None:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; the median counts")
+    parser.add_argument(
+        "--concurrency", type=int, default=500, help="tasks a worker process holds (500)"
+    )
+    parser.add_argument(
+        "--floor-batch",
+        type=int,
+        default=1,
+        help="tasks per claim of the floor (1: one claim and one completion per task)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 2, 4],
+        help="PostgreSQL worker process counts (1,2,4)",
+    )
     args = parser.parse_args()
     base = {
         "UCFLEET_DRIVER": "simulated",
@@ -359,10 +399,14 @@ def main() -> None:
         "UCFLEET_MAX_CONCURRENT_TASKS": "1000",
         "UCFLEET_WORKER_POLL": "0.2",
         "UCFLEET_LOG_LEVEL": "WARNING",
+        CONCURRENCY_VARIABLE: str(args.concurrency),
+        FLOOR_BATCH_VARIABLE: str(args.floor_batch),
     }
     print(
-        f"dispatch: {args.tasks} tasks, no-op driver, {CONCURRENCY} threads per worker "
-        f"(floor: raw SQL, claim batches of {CONCURRENCY})"
+        f"dispatch: {args.tasks} tasks, no-op driver, {args.concurrency} tasks held per worker "
+        f"(floor: raw SQL, claim batches of {args.floor_batch}); load "
+        f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores",
+        flush=True,
     )
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_sqlite:
@@ -385,7 +429,7 @@ def main() -> None:
                     "UCFLEET_DATABASE_URL": f"{server}/{BENCH_DB}",
                     "UCFLEET_DATA_DIR": tmp,
                 }
-                _run_database("PostgreSQL", env, args.tasks, [1, 2, 4], args.repeat)
+                _run_database("PostgreSQL", env, args.tasks, args.workers, args.repeat)
             finally:
                 with psycopg.connect(server + "/postgres", autocommit=True) as admin:
                     admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")

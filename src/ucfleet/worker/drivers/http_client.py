@@ -5,13 +5,14 @@ socket each, a worker would need thousands of both. Here requests are coroutines
 worker's event loop and share keep-alive connections, pooled per origin and bounded
 (`limit` requests at once per pool; more wait for a free connection). Only what the driver
 needs: one request at a time per connection, bodies with Content-Length, chunked or
-read-to-close answers, http and https.
+read-to-close answers, http and https. A connection is an asyncio protocol that parses the
+answer from what arrives and completes one future: no stream reads and no awaits per
+header line (with thousands of operations polled, those cost more than the answers).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import ssl
 import urllib.parse
@@ -29,9 +30,6 @@ class TransportError(Exception):
 class Response:
     status: int
     body: bytes
-
-
-_Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 class ConnectionPool:
@@ -72,22 +70,24 @@ class ConnectionPool:
     async def _send(self, origin: tuple[str, str, int], raw: bytes) -> Response:
         idle = self._idle.setdefault(origin, [])
         while True:
+            while idle and idle[-1].closed:
+                idle.pop()  # closed by the server while idle
             reused = bool(idle)
             connection = idle.pop() if reused else await self._open(origin)
             try:
-                response, keep = await _exchange(connection, raw)
-            except (OSError, EOFError, asyncio.IncompleteReadError, ValueError) as exc:
-                await _close(connection)
+                response, keep = await connection.exchange(raw)
+            except (OSError, EOFError, ValueError) as exc:
+                connection.close()
                 if reused:
                     continue  # the server closed a kept-alive connection: ask on a fresh one
                 raise TransportError(str(exc) or type(exc).__name__) from None
             except BaseException:  # a timeout or a cancel mid-answer: the connection is spent
-                await _close(connection)
+                connection.close()
                 raise
-            if keep and not self._closed:
+            if keep and not self._closed and not connection.closed:
                 idle.append(connection)
             else:
-                await _close(connection)
+                connection.close()
             return response
 
     async def _open(self, origin: tuple[str, str, int]) -> _Connection:
@@ -95,80 +95,159 @@ class ConnectionPool:
         context = None
         if scheme == "https":
             context = self._ssl = self._ssl or ssl.create_default_context()
+        loop = asyncio.get_running_loop()
         try:
-            return await asyncio.open_connection(host, port, ssl=context, limit=MAX_HEAD)
+            _, connection = await loop.create_connection(_Connection, host, port, ssl=context)
         except OSError as exc:  # asyncio says "Connect call failed": name the errno's reason
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise TransportError(f"{reason} ({host}:{port})") from None
+        return connection
 
     async def aclose(self) -> None:
         self._closed = True
         connections = [c for idle in self._idle.values() for c in idle]
         self._idle.clear()
         for connection in connections:
-            await _close(connection)
+            connection.close()
+        if connections:
+            await asyncio.sleep(0)  # let the transports close
 
 
-async def _exchange(connection: _Connection, raw: bytes) -> tuple[Response, bool]:
-    """Write one request, read its answer: the response and whether the connection may be
-    used again."""
-    reader, writer = connection
-    writer.write(raw)
-    await writer.drain()
-    status_line = await reader.readline()
-    if not status_line:
-        raise EOFError("the server closed the connection")
-    parts = status_line.decode("latin-1").split(" ", 2)
+class _Connection(asyncio.Protocol):
+    """One connection: one request at a time, its answer parsed as it arrives."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[tuple[Response, bool]] | None = None
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def exchange(self, raw: bytes) -> asyncio.Future[tuple[Response, bool]]:
+        """Write one request; the future of its answer and whether the connection may be
+        used again."""
+        assert self.transport is not None and self.waiter is None
+        self.buffer.clear()
+        self.waiter = asyncio.get_running_loop().create_future()
+        if self.closed:
+            self.waiter.set_exception(EOFError("the server closed the connection"))
+        else:
+            self.transport.write(raw)
+        return self.waiter
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._try_answer(at_end=False)
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._try_answer(at_end=True)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(EOFError("the server closed the connection"))
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def _try_answer(self, *, at_end: bool) -> None:
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        try:
+            answer = _parse_answer(self.buffer, at_end=at_end)
+        except (ValueError, EOFError) as exc:
+            self.waiter = None
+            waiter.set_exception(exc)
+            return
+        if answer is not None:
+            self.waiter = None
+            waiter.set_result(answer)
+
+
+def _parse_answer(buffer: bytearray, *, at_end: bool) -> tuple[Response, bool] | None:
+    """The whole answer in `buffer` and whether the connection may be used again, or None
+    while it is incomplete (`at_end`: the server has closed the connection)."""
+    end = _head_end(buffer)
+    if end < 0:
+        if len(buffer) > MAX_HEAD:
+            raise ValueError("the answer's headers are too long")
+        if at_end:
+            raise EOFError("the server closed the connection" if not buffer else "cut off")
+        return None
+    lines = bytes(buffer[:end]).decode("latin-1").split("\n")[:-2]
+    parts = lines[0].split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
         raise ValueError("the answer is not HTTP/1.x")
     version, status = parts[0], int(parts[1])
     fields: dict[str, str] = {}
-    while True:
-        line = await reader.readline()
-        if line in (b"\r\n", b"\n"):
-            break
-        if not line:
-            raise EOFError("the answer ended within its headers")
-        name, _, value = line.decode("latin-1").partition(":")
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
         fields[name.strip().lower()] = value.strip()
     connection_header = fields.get("connection", "").lower()
     keep = "close" not in connection_header and (
         version != "HTTP/1.0" or "keep-alive" in connection_header
     )
+    rest = buffer[end:]
     if "chunked" in fields.get("transfer-encoding", "").lower():
-        body = await _read_chunked(reader)
+        body = _chunked_body(rest)
+        if body is None and at_end:
+            raise EOFError("the answer was cut off")
     elif "content-length" in fields:
         length = int(fields["content-length"])
         if not 0 <= length <= MAX_BODY:
             raise ValueError(f"Content-Length {length} out of range")
-        body = await reader.readexactly(length)
+        if len(rest) < length and at_end:
+            raise EOFError("the answer was cut off")
+        body = bytes(rest[:length]) if len(rest) >= length else None
     elif status in (204, 304) or 100 <= status < 200:
         body = b""
-    else:
-        body = await reader.read(MAX_BODY)  # until the server closes
+    else:  # until the server closes
+        if len(rest) > MAX_BODY:
+            raise ValueError("the answer is too large")
+        body = bytes(rest) if at_end else None
         keep = False
-    return Response(status, body), keep
+    return None if body is None else (Response(status, body), keep)
 
 
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+def _head_end(buffer: bytearray) -> int:
+    """Where the header block ends (after its empty line), or -1 while it is incomplete."""
+    ends = [i for i in (buffer.find(b"\n\r\n"), buffer.find(b"\n\n")) if i >= 0]
+    if not ends:
+        return -1
+    end = min(ends)
+    return end + (3 if buffer[end + 1 : end + 2] == b"\r" else 2)
+
+
+def _chunked_body(data: bytearray) -> bytes | None:
+    """The body of a chunked answer, or None while it is incomplete."""
     chunks: list[bytes] = []
-    size = 0
+    size = position = 0
     while True:
-        line = await reader.readline()
-        length = int(line.split(b";", 1)[0].strip() or b"0", 16)
+        line_end = data.find(b"\n", position)
+        if line_end < 0:
+            return None
+        length = int(bytes(data[position:line_end]).split(b";", 1)[0].strip() or b"0", 16)
+        position = line_end + 1
         if length == 0:
-            while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                pass  # trailers
-            return b"".join(chunks)
+            while True:  # trailers, up to the empty line
+                line_end = data.find(b"\n", position)
+                if line_end < 0:
+                    return None
+                line = data[position:line_end].strip()
+                position = line_end + 1
+                if not line:
+                    return b"".join(chunks)
         size += length
         if size > MAX_BODY:
             raise ValueError("the answer is too large")
-        chunks.append(await reader.readexactly(length))
-        await reader.readexactly(2)
-
-
-async def _close(connection: _Connection) -> None:
-    writer = connection[1]
-    writer.close()
-    with contextlib.suppress(OSError, asyncio.CancelledError, ssl.SSLError):
-        await writer.wait_closed()
+        if len(data) < position + length + 2:
+            return None
+        chunks.append(bytes(data[position : position + length]))
+        position += length + 2
