@@ -26,6 +26,7 @@ import math
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -232,6 +233,8 @@ def _database_child(args: argparse.Namespace, env: dict[str, str]) -> None:
                 if simulator.stdout:
                     simulator.stdout.close()
             makespan, problems = _check(args.tenants, args.cap, log_file)
+            if args.keep_log:
+                shutil.copy(log_file, f"{args.keep_log}.{count}")
         per_task_ms = sum(u["cpu"] for u in usage) / args.tenants * 1e3
         rss = ", ".join(f"{u['rss_mb']:.0f}" for u in usage)
         print(
@@ -272,6 +275,9 @@ def _arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--poll", type=float, default=0.2, help="UCFLEET_DRIVER_HTTP_POLL")
     parser.add_argument("--database", default=BENCH_DB, help=f"scratch database ({BENCH_DB})")
+    parser.add_argument(
+        "--keep-log", help="copy the simulator's log of each case to this path + '.<workers>'"
+    )
     return parser.parse_args(argv)
 
 

@@ -20,7 +20,7 @@ import sys
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 log = logging.getLogger("ucfleet.simulator.http")
 
@@ -188,8 +188,8 @@ class _Connection(asyncio.Protocol):
         self.closing = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports have asyncio's interface without deriving from its classes.
+        self.transport = cast(asyncio.Transport, transport)
         loop = asyncio.get_running_loop()
         self.last_heard = loop.time()
         self.idle = loop.call_later(IDLE_SECONDS, self._check_idle)

@@ -17,6 +17,7 @@ import os
 import ssl
 import urllib.parse
 from dataclasses import dataclass
+from typing import cast
 
 MAX_HEAD = 64 * 1024
 MAX_BODY = 16 * 1024 * 1024
@@ -123,8 +124,8 @@ class _Connection(asyncio.Protocol):
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports have asyncio's interface without deriving from its classes.
+        self.transport = cast(asyncio.Transport, transport)
 
     def exchange(self, raw: bytes) -> asyncio.Future[tuple[Response, bool]]:
         """Write one request; the future of its answer and whether the connection may be
