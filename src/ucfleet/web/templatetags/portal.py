@@ -143,9 +143,25 @@ def tenant_markers(tenant: Any) -> SafeString:
     return format_html('<span class="markers">{}</span>', mark_safe("".join(icons)))
 
 
-@register.inclusion_tag("web/includes/status.html")
-def status_badge(task: Any) -> dict[str, Any]:
-    return {"task": task}
+@register.simple_tag
+def status_badge(task: Any) -> SafeString:
+    """The task's status badge (a spinner while in progress) and, for a planned task that
+    waits (R25), why; written here, not rendered from a template per row."""
+    spinner = mark_safe('<span class="spinner" aria-hidden="true"></span>')
+    badge = format_html(
+        '<span class="badge badge--{}" data-status="{}">{}{}</span>',
+        task.status,
+        task.status,
+        spinner if task.status == "in_progress" else "",
+        task.get_status_display(),
+    )
+    if task.status == "planned" and task.waiting_reason:
+        return format_html(
+            '{} <span class="waiting small" data-testid="waiting">{}</span>',
+            badge,
+            waiting_label(task),
+        )
+    return badge
 
 
 @register.simple_tag(takes_context=True)
