@@ -177,7 +177,7 @@ def bounded_count(queryset: QuerySet[Any]) -> tuple[int, bool]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT n, estimated FROM ucfleet_bounded_count(%s, %s, %s)",
-            [connection.ops.compose_sql(sql, params), limit, TRUSTED_FACTOR],
+            [connection.ops.compose_sql(sql, params), limit, TRUSTED_FACTOR],  # type: ignore[attr-defined]
         )
         count, estimated = cursor.fetchone()
     return int(count), bool(estimated)

@@ -8,7 +8,7 @@ way) in one pass; option groups fall back to Django's rendering.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.html import conditional_escape
@@ -30,11 +30,12 @@ class QuickSelect(forms.Select):
         has_selected = False
         for option_value, label in choices:
             text = "" if option_value is None else str(option_value)
+            shown = conditional_escape(cast(str, label))
             selected = (not has_selected or self.allow_multiple_selected) and text in wanted
             has_selected = has_selected or selected
             parts.append(
                 f'\n  <option value="{conditional_escape(text)}"'
-                f"{' selected' if selected else ''}>{conditional_escape(label)}</option>\n"
+                f"{' selected' if selected else ''}>{shown}</option>\n"
             )
         parts.append("\n</select>")
         return mark_safe("".join(parts))  # every piece above is escaped

@@ -130,7 +130,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "notify_partner": bool(t.notify_partner),
             "notify_customer": bool(t.notify_customer),
             "status": t.status,
-            "scheduled_by": t.scheduled_by.username if t.scheduled_by_id else None,
+            "scheduled_by": t.scheduled_by.username if t.scheduled_by is not None else None,
             "created": utc_text(t.created),
             "started": utc_text(t.started),
             "finished": utc_text(t.finished),

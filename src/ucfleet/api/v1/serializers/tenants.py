@@ -91,7 +91,7 @@ class TenantSerializer(serializers.ModelSerializer):
             "test_until": t.test_until.isoformat() if t.test_until else None,
             "scale_unit": t.scale_unit_id,
             "instance_id": t.instance_id,
-            "update_scheduled": bool(t.update_scheduled),
+            "update_scheduled": bool(t.update_scheduled),  # type: ignore[attr-defined]  # with_markers
             "update_recommended": bool(t.version.recommend_update),
         }
 
