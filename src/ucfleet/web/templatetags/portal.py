@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from django import template
@@ -13,10 +14,11 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from ucfleet.core.timeutils import to_zone
+from ucfleet.updates.choices import Status
 from ucfleet.updates.rules import TaskAction, refusal
 
 register = template.Library()
@@ -143,6 +145,13 @@ def tenant_markers(tenant: Any) -> SafeString:
     return format_html('<span class="markers">{}</span>', mark_safe("".join(icons)))
 
 
+@lru_cache(maxsize=512)
+def _status_label(language: str | None, status: str) -> str:
+    """A status's label in `language` (the active one): `get_status_display` translates it
+    again for every row."""
+    return str(dict(Status.choices).get(status, status))
+
+
 @register.simple_tag
 def status_badge(task: Any) -> SafeString:
     """The task's status badge (a spinner while in progress) and, for a planned task that
@@ -153,7 +162,7 @@ def status_badge(task: Any) -> SafeString:
         task.status,
         task.status,
         spinner if task.status == "in_progress" else "",
-        task.get_status_display(),
+        _status_label(get_language(), task.status),
     )
     if task.status == "planned" and task.waiting_reason:
         return format_html(
