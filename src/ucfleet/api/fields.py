@@ -47,9 +47,14 @@ class UtcDateTimeField(serializers.DateTimeField):
         return aware
 
     def to_representation(self, value: Any) -> Any:
-        if value in (None, ""):
-            return None
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return utc_text(value)
+
+
+def utc_text(value: Any) -> str | None:
+    """A time as the API answers it: ISO 8601 in UTC with `Z`."""
+    if value in (None, ""):
+        return None
+    return str(value.astimezone(UTC).isoformat().replace("+00:00", "Z"))
 
 
 class BoundedDateField(serializers.DateField):

@@ -23,7 +23,8 @@ from ucfleet.rollouts.models import Rollout, RolloutWave
 from ucfleet.rollouts.waves import validate_budget, validate_soak, validate_waves, wave_sizes
 from ucfleet.updates.choices import Status, Timing
 from ucfleet.updates.models import UpdateTask
-from ucfleet.updates.planning import PlannedTask, SchedulePlan, ScheduleRequest
+from ucfleet.updates.plan_rows import PlannedTasks
+from ucfleet.updates.planning import SchedulePlan, ScheduleRequest
 
 # A selection of tenant ids is kept on the rollout up to this many (the tasks name them all).
 MAX_SELECTION_IDS = 1000
@@ -34,7 +35,7 @@ class WavePlan:
     """One wave of a request: its tenants (in the plan's order) and how they start."""
 
     index: int
-    tasks: list[PlannedTask]
+    tasks: PlannedTasks  # a range of the plan's columns
 
     @property
     def size(self) -> int:
@@ -67,8 +68,7 @@ def split_waves(plan: SchedulePlan, options: RolloutOptions) -> list[WavePlan]:
     offset = 0
     for index, size in enumerate(wave_sizes(len(plan.planned), options.waves), start=1):
         tasks = plan.planned[offset : offset + size]
-        for task in tasks:
-            task.wave = index
+        tasks.set_wave(index)
         result.append(WavePlan(index, tasks))
         offset += size
     plan.waves = result

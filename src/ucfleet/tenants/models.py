@@ -109,6 +109,8 @@ class Tenant(TimestampedModel):
         indexes = [
             models.Index(fields=["partner", "name"], name="tenant_partner_name"),
             models.Index(fields=["version"], name="tenant_version"),
+            # A partner administrator's scale units: one probe per unit (queries).
+            models.Index(fields=["scale_unit", "partner"], name="tenant_unit_partner"),
         ]
 
     def __str__(self) -> str:

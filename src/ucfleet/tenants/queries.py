@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from ucfleet.accounts.actors import Actor, partner_scope
@@ -49,7 +49,9 @@ def scale_units_visible_to(admin: Actor) -> QuerySet[ScaleUnit]:
     units = ScaleUnit.objects.all()
     if admin.is_platform_admin:
         return units
-    return units.filter(tenants__partner_id=partner_scope(admin)).distinct()
+    # EXISTS per unit (index tenant_unit_partner), not DISTINCT over the partner's tenants.
+    runs_here = Tenant.objects.filter(scale_unit=OuterRef("pk"), partner_id=partner_scope(admin))
+    return units.filter(Exists(runs_here))
 
 
 def tenants_visible_to(admin: Actor) -> QuerySet[Tenant]:
@@ -67,12 +69,13 @@ def get_tenant_for(admin: Actor, pk: Any) -> Tenant:
 
 
 def with_markers(tenants: QuerySet[Tenant]) -> QuerySet[Tenant]:
-    """Annotate the R10 markers: `update_scheduled` (an open task) and
-    `update_recommended` (the version is marked Recommend update), in the same query."""
+    """The R10 markers in the same query: `update_scheduled` (an open task) annotated,
+    `update_recommended` read from the selected version (`version.recommend_update`; an
+    annotation of it would join the versions into every count of the list)."""
     from ucfleet.updates.choices import OPEN_STATUSES
     from ucfleet.updates.models import UpdateTask
 
     open_task = UpdateTask.objects.filter(tenant=OuterRef("pk"), status__in=OPEN_STATUSES)
-    return tenants.annotate(
-        update_scheduled=Exists(open_task), update_recommended=F("version__recommend_update")
-    ).select_related("partner", "version", "scale_unit")
+    return tenants.annotate(update_scheduled=Exists(open_task)).select_related(
+        "partner", "version", "scale_unit"
+    )

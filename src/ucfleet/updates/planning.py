@@ -29,6 +29,7 @@ from ucfleet.tenants.queries import get_partner_for, tenants_visible_to
 from ucfleet.updates.capacity import place_in_windows
 from ucfleet.updates.choices import OPEN_STATUSES, SkipReason, TaskType, Timing, WarningCode
 from ucfleet.updates.models import UpdateTask
+from ucfleet.updates.plan_rows import PlannedTasks
 from ucfleet.versions.models import SoftwareVersion
 from ucfleet.versions.queries import get_version_for
 from ucfleet.versions.rules import VersionFacts, is_downgrade, target_skip_reason
@@ -82,22 +83,6 @@ class TenantRow:
     scale_unit_id: int | None
 
 
-@dataclass(slots=True)
-class PlannedTask:
-    tenant_id: int
-    tenant_name: str
-    partner_id: int
-    partner_name: str
-    from_version_id: int
-    earliest_start: datetime
-    latest_start: datetime | None
-    warnings: list[str] = field(default_factory=list)
-    # The tenant's scale unit: its cap decides the room in a window occurrence (R23).
-    scale_unit_id: int | None = None
-    # The rollout's wave the tenant is in (R20), set when the plan is split into waves.
-    wave: int = 1
-
-
 @dataclass(frozen=True, slots=True)
 class Skip:
     tenant_id: int
@@ -129,7 +114,7 @@ class SchedulePlan:
     timing: str
     earliest_start: datetime
     latest_start: datetime | None
-    planned: list[PlannedTask]
+    planned: PlannedTasks  # columns, not objects (plan_rows): a plan may hold 1,000,000
     skipped: list[Skip]
     warnings: list[Notice]
     # The rollout's waves (rollouts.building.WavePlan), set when the plan is split.
@@ -140,9 +125,15 @@ class SchedulePlan:
         with how many tasks it takes: the preview's summary of dates. Held waves (R20) are
         left out: they get their dates when released."""
         counts: dict[tuple[datetime, datetime | None], int] = defaultdict(int)
-        for p in self.planned:
-            if p.wave == 1:
-                counts[(p.earliest_start, p.latest_start)] += 1
+        periods = zip(
+            self.planned.column("earliest_start"),
+            self.planned.column("latest_start"),
+            self.planned.column("wave"),
+            strict=True,
+        )
+        for earliest, latest, wave in periods:
+            if wave == 1:
+                counts[(earliest, latest)] += 1
         return [(e, lt, n) for (e, lt), n in sorted(counts.items(), key=lambda kv: kv[0][0])]
 
 
@@ -314,7 +305,7 @@ def plan_updates(
     target_facts = facts[target.id]
     allows_same = request.redeploy or request.task_type == TaskType.RECREATE
 
-    plan = SchedulePlan(target, request.timing, earliest, latest, [], [], [])
+    plan = SchedulePlan(target, request.timing, earliest, latest, PlannedTasks(), [], [])
     for row in (row for tenants in selection for row in _tenant_rows(tenants)):
         reason = _skip_reason(
             row,
@@ -329,7 +320,15 @@ def plan_updates(
         if reason:
             plan.skipped.append(Skip(row.id, row.name, reason))
             continue
-        planned = PlannedTask(
+        warnings = []
+        if is_downgrade(target=target_facts, current=facts[row.version_id]):
+            warnings.append(WarningCode.DOWNGRADE)
+        if not row.auto_update_allowed:
+            warnings.append(WarningCode.AUTO_UPDATE_DISABLED)
+        if request.notify_customer and not row.notification_email:
+            warnings.append(WarningCode.NO_CUSTOMER_EMAIL)
+        plan.warnings.extend(Notice(row.id, row.name, code) for code in warnings)
+        plan.planned.append(
             row.id,
             row.name,
             row.partner_id,
@@ -338,35 +337,27 @@ def plan_updates(
             earliest,
             latest,
             scale_unit_id=row.scale_unit_id,
+            warnings=warnings,
         )
-        if is_downgrade(target=target_facts, current=facts[row.version_id]):
-            planned.warnings.append(WarningCode.DOWNGRADE)
-        if not row.auto_update_allowed:
-            planned.warnings.append(WarningCode.AUTO_UPDATE_DISABLED)
-        if request.notify_customer and not row.notification_email:
-            planned.warnings.append(WarningCode.NO_CUSTOMER_EMAIL)
-        plan.warnings.extend(Notice(row.id, row.name, code) for code in planned.warnings)
-        plan.planned.append(planned)
     return plan
 
 
-def place_first_wave(plan: SchedulePlan, tasks: list[PlannedTask], *, now: datetime) -> None:
-    """R23 for a maintenance-window plan: `tasks` (the plan's first wave, in order) each in
-    the first occurrence with room for its scale unit and globally; the plan's own period
-    becomes the first one used. The tasks of held waves keep the plan's first start, with
-    no latest start, until their wave is released and placed (a held task counts against
-    an occurrence's room only with a latest start: a paused one)."""
+def place_first_wave(plan: SchedulePlan, tasks: PlannedTasks, *, now: datetime) -> None:
+    """R23 for a maintenance-window plan: `tasks` (the plan's first wave, a leading range
+    of `plan.planned`) each in the first occurrence with room for its scale unit and
+    globally; the plan's own period becomes the first one used. The tasks of held waves
+    keep the plan's first start, with no latest start, until their wave is released and
+    placed (a held task counts against an occurrence's room only with a latest start: a
+    paused one)."""
     if plan.timing != Timing.MAINTENANCE_WINDOW:
         return
-    periods = place_in_windows(((p.tenant_id, p.scale_unit_id) for p in tasks), now=now)
-    for p, (earliest, latest) in zip(tasks, periods, strict=True):
-        p.earliest_start, p.latest_start = earliest, latest
+    rows = zip(tasks.column("tenant_id"), tasks.column("scale_unit_id"), strict=True)
+    periods = place_in_windows(rows, now=now)
+    tasks.set_periods(periods)
     if periods:
         plan.earliest_start, plan.latest_start = min(periods)
-    placed = {id(p) for p in tasks}
-    for p in plan.planned:
-        if id(p) not in placed:
-            p.earliest_start, p.latest_start = plan.earliest_start, None
+    held = plan.planned[len(tasks) :]
+    held.set_periods([(plan.earliest_start, None)] * len(held))
 
 
 def _skip_reason(

@@ -42,6 +42,12 @@ def with_list_relations(tasks: QuerySet[UpdateTask]) -> QuerySet[UpdateTask]:
     )
 
 
+def with_row_relations(tasks: QuerySet[UpdateTask]) -> QuerySet[UpdateTask]:
+    """What a row of the portal's task list shows (tenant, partner, target version): the
+    source version and who scheduled it are in the details row, read on demand."""
+    return tasks.select_related("tenant", "partner", "target_version")
+
+
 def tasks_conflicting_with(admin: Actor, maintenance_id: Any) -> QuerySet[UpdateTask]:
     """Planned tasks whose period [earliest, latest] overlaps the maintenance (R8)."""
     m = get_maintenance(maintenance_id)

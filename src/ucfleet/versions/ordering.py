@@ -7,11 +7,13 @@ database orders by `sort_key`, a string built so that text order equals version 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _RUN = re.compile(r"(\d+)|([A-Za-z]+)")
 _WIDTH = 10
 
 
+@lru_cache(maxsize=4096)  # a platform has few versions; planning asks per tenant (R5)
 def version_key(name: str) -> tuple[tuple[int, int | str], ...]:
     """A tuple that orders like the versions: numbers numerically, text after numbers.
 

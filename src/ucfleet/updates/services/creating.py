@@ -16,9 +16,9 @@ from ucfleet.rollouts import building as rollouts
 from ucfleet.rollouts.models import Rollout
 from ucfleet.updates.choices import SkipReason, Status
 from ucfleet.updates.models import UpdateTask
+from ucfleet.updates.plan_rows import PlannedTask, PlannedTasks
 from ucfleet.updates.planning import (
     BATCH,
-    PlannedTask,
     SchedulePlan,
     ScheduleRequest,
     Skip,
@@ -50,7 +50,7 @@ _PER_TENANT_COLUMNS = ("tenant_id", "partner_id", "from_version_id")
 _PERIOD_COLUMNS = ("earliest_start", "latest_start")
 
 
-def _insert_tasks(planned: list[PlannedTask], constants: dict[str, Any]) -> None:
+def _insert_tasks(planned: PlannedTasks, constants: dict[str, Any]) -> None:
     """Insert the task rows with executemany; a tenant that got an open task from a racing
     request in the meantime is left out by the database (R4), not by us.
 
@@ -139,21 +139,27 @@ def schedule_updates(
         for wave in waves:
             _insert_tasks(wave.tasks, {**constants, "status": wave.task_status, "wave": wave.index})
         created = UpdateTask.objects.filter(request_id=request_id)
-        created_ids = set(created.values_list("tenant_id", flat=True))
-        skipped = list(plan.skipped)
-        if len(created_ids) != len(plan.planned):
-            lost = [p for p in plan.planned if p.tenant_id not in created_ids]
-            skipped += [Skip(p.tenant_id, p.tenant_name, SkipReason.OPEN_TASK_EXISTS) for p in lost]
-        warnings = [w for w in plan.warnings if w.tenant_id in created_ids]
+        created_count = created.count()
+        skipped, warnings, lost = list(plan.skipped), plan.warnings, set()
+        if created_count != len(plan.planned):
+            # A racing request took some tenants (R4): only then are the ids compared.
+            created_ids = set(created.values_list("tenant_id", flat=True))
+            lost = {p.tenant_id for p in plan.planned if p.tenant_id not in created_ids}
+            skipped += [
+                Skip(p.tenant_id, p.tenant_name, SkipReason.OPEN_TASK_EXISTS)
+                for p in plan.planned
+                if p.tenant_id in lost
+            ]
+            warnings = [w for w in plan.warnings if w.tenant_id in created_ids]
         kept = rollouts.settle_rollout(rollout)
-        _log_created(admin, plan, request_id, created_ids, kept)
-        if created_ids:
+        _log_created(admin, plan, request_id, lost, kept)
+        if created_count:
             notify.notify_tasks_created(request_id)
             emit_task_changes(created.values_list("pk", flat=True), previous=None)
     return ScheduleResult(
         request_id,
         created.order_by("earliest_start", "id"),
-        len(created_ids),
+        created_count,
         skipped,
         warnings,
         plan,
@@ -165,18 +171,31 @@ def _log_created(
     admin: Actor,
     plan: SchedulePlan,
     request_id: uuid.UUID,
-    created_ids: set[int],
+    lost: set[int],
     rollout: Rollout | None,
 ) -> None:
     """One change-log entry per partner and request: a platform-wide request stays readable.
-    It names the partner's first start, and its last where its tasks spread (R23)."""
+    It names the partner's first start, and its last where its tasks spread (R23). `lost`:
+    the planned tenants a racing request took (no task of this request)."""
     per_partner: dict[int, list[Any]] = {}
-    for p in plan.planned:
-        if p.tenant_id in created_ids:
-            entry = per_partner.setdefault(p.partner_id, [0, p.earliest_start, p.earliest_start])
-            entry[0] += 1
-            entry[1] = min(entry[1], p.earliest_start)
-            entry[2] = max(entry[2], p.earliest_start)
+    rows = zip(
+        plan.planned.column("tenant_id"),
+        plan.planned.column("partner_id"),
+        plan.planned.column("earliest_start"),
+        strict=True,
+    )
+    for tenant_id, partner_id, start in rows:
+        if lost and tenant_id in lost:
+            continue
+        entry = per_partner.get(partner_id)
+        if entry is None:
+            per_partner[partner_id] = [1, start, start]
+            continue
+        entry[0] += 1
+        if start < entry[1]:
+            entry[1] = start
+        elif start > entry[2]:
+            entry[2] = start
 
     def summary(first: Any, last: Any) -> str:
         when = first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"

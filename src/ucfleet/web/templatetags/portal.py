@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from django import template
+from django.template.defaultfilters import urlencode
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from ucfleet.core.timeutils import to_zone
+from ucfleet.updates.choices import Status
 from ucfleet.updates.rules import TaskAction, refusal
 
 register = template.Library()
@@ -97,9 +101,76 @@ def icon(name: str, label: str = "", css: str = "") -> SafeString:
     )
 
 
-@register.inclusion_tag("web/includes/status.html")
-def status_badge(task: Any) -> dict[str, Any]:
-    return {"task": task}
+# The tenant type and the R10 markers are written here rather than included per row: an
+# `{% include %}` costs more than the rest of a list row (bench/lists.py at 50 rows a page).
+@register.simple_tag
+def tenant_kind(tenant: Any) -> SafeString:
+    """Productive / Test (with its remaining days) / NFR tags."""
+    parts = []
+    if tenant.is_productive:
+        parts.append(
+            format_html(
+                '<span class="tag tag--productive" title="{}">{}</span>',
+                _("productive"),
+                _("Productive"),
+            )
+        )
+    if tenant.is_test:
+        until = f" ({remaining_days(tenant.test_until)})" if tenant.test_until else ""
+        parts.append(
+            format_html(
+                '<span class="tag tag--test" title="{}">{}{}</span>', _("test"), _("Test"), until
+            )
+        )
+    if tenant.is_nfr:
+        parts.append(
+            format_html(
+                '<span class="tag tag--nfr" title="{}">{}</span>', _("not for resale"), _("NFR")
+            )
+        )
+    return mark_safe("".join(parts))  # each part is format_html's
+
+
+@register.simple_tag
+def tenant_markers(tenant: Any) -> SafeString:
+    """R10: update scheduled (an open task; `with_markers`), update recommended (the
+    version's flag), automatic update off."""
+    icons = []
+    if getattr(tenant, "update_scheduled", False):
+        icons.append(icon("scheduled", _("Update scheduled"), "marker marker--scheduled"))
+    if tenant.version.recommend_update:
+        icons.append(icon("recommended", _("Update recommended"), "marker marker--recommended"))
+    if not tenant.auto_update_allowed:
+        icons.append(icon("autooff", _("Automatic update off"), "marker marker--autooff"))
+    return format_html('<span class="markers">{}</span>', mark_safe("".join(icons)))
+
+
+@lru_cache(maxsize=512)
+def _status_label(language: str | None, status: str) -> str:
+    """A status's label in `language` (the active one): `get_status_display` translates it
+    again for every row."""
+    return str(dict(Status.choices).get(status, status))
+
+
+@register.simple_tag
+def status_badge(task: Any) -> SafeString:
+    """The task's status badge (a spinner while in progress) and, for a planned task that
+    waits (R25), why; written here, not rendered from a template per row."""
+    spinner = mark_safe('<span class="spinner" aria-hidden="true"></span>')
+    badge = format_html(
+        '<span class="badge badge--{}" data-status="{}">{}{}</span>',
+        task.status,
+        task.status,
+        spinner if task.status == "in_progress" else "",
+        _status_label(get_language(), task.status),
+    )
+    if task.status == "planned" and task.waiting_reason:
+        return format_html(
+            '{} <span class="waiting small" data-testid="waiting">{}</span>',
+            badge,
+            waiting_label(task),
+        )
+    return badge
 
 
 @register.simple_tag(takes_context=True)
@@ -131,6 +202,61 @@ def task_actions(context: Any, task: Any) -> dict[str, str | None]:
     viewing administrator may take it, else the refusal code (`updates.rules` decides)."""
     admin = context["request"].user
     return {action.value: refusal(admin, task, action) for action in TaskAction}
+
+
+@register.simple_tag(takes_context=True)
+def task_action_buttons(context: Any, task: Any) -> SafeString:
+    """A task row's Postpone / Retry / Delete, as updates.rules allows them to the viewer
+    (`task_actions`); written here, not included, for the same reason as `tenant_kind`."""
+    refused = task_actions(context, task)
+    back = urlencode(context.get("list_url", ""))
+    parts = []
+    if refused["postpone"] is None:
+        url = f"{reverse('web:task-postpone', args=[task.pk])}?next={back}"
+        parts.append(
+            format_html(
+                '<a class="btn btn-sm" data-testid="postpone-task" href="{}" hx-get="{}" '
+                'hx-target="#modal-body" data-modal>{}</a>',
+                url,
+                url,
+                _("Postpone"),
+            )
+        )
+    if refused["retry"] is None:
+        parts.append(
+            format_html(
+                '<button type="submit" class="btn btn-sm" form="bulk-form" formaction="{}" '
+                'data-testid="retry-task">{}</button>',
+                reverse("web:task-retry", args=[task.pk]),
+                _("Retry"),
+            )
+        )
+    if refused["delete"] is None:
+        name = {"name": task.tenant.name}
+        question = (
+            _("Remove the failed task for %(name)s from the list?") % name
+            if task.status == "failed"
+            else _("Delete the task for %(name)s?") % name
+        )
+        parts.append(
+            format_html(
+                '<button type="submit" class="btn btn-sm btn-danger-outline" form="bulk-form" '
+                'formaction="{}" data-testid="delete-task" data-confirm="{}">{}</button>',
+                reverse("web:task-delete", args=[task.pk]),
+                question,
+                _("Delete"),
+            )
+        )
+    elif refused["delete"] == "forced":
+        parts.append(
+            format_html(
+                '<button type="button" class="btn btn-sm" disabled data-testid="delete-task" '
+                'title="{}">{}</button>',
+                _("Forced update: only platform administrators can change or delete this task."),
+                _("Delete"),
+            )
+        )
+    return mark_safe("\n".join(parts))  # each part is format_html's
 
 
 _BUSY = re.compile(r"^busy: (\d+) active calls$")

@@ -21,6 +21,7 @@ from ucfleet.tenants.queries import with_markers
 from ucfleet.updates.choices import Status, TaskType, Timing
 from ucfleet.updates.models import UpdateTask
 from ucfleet.web.forms.fields import choice_field, start_of_day, start_of_next_day
+from ucfleet.web.forms.widgets import QuickSelect
 
 YES_NO = [("", _("all")), ("1", _("yes")), ("0", _("no"))]
 
@@ -31,11 +32,13 @@ def _choices(blank: Any, items: Any) -> list[tuple[str, str]]:
 
 class TaskFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False)
-    status = forms.ChoiceField(label=_("Status"), required=False)
-    partner = forms.ChoiceField(label=_("Partner"), required=False)
-    timing = forms.ChoiceField(label=_("Timing"), required=False)
-    task_type = forms.ChoiceField(label=_("Task type"), required=False)
-    forced = forms.ChoiceField(label=_("Forced update"), required=False, choices=YES_NO)
+    status = forms.ChoiceField(label=_("Status"), required=False, widget=QuickSelect)
+    partner = forms.ChoiceField(label=_("Partner"), required=False, widget=QuickSelect)
+    timing = forms.ChoiceField(label=_("Timing"), required=False, widget=QuickSelect)
+    task_type = forms.ChoiceField(label=_("Task type"), required=False, widget=QuickSelect)
+    forced = forms.ChoiceField(
+        label=_("Forced update"), required=False, choices=YES_NO, widget=QuickSelect
+    )
     start_from = forms.DateField(
         label=_("Start from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -123,12 +126,16 @@ class TenantFilterForm(forms.Form):
     ]
 
     q = forms.CharField(label=_("Search"), required=False)
-    partner = forms.ChoiceField(label=_("Partner"), required=False)
-    version = forms.ChoiceField(label=_("Software version"), required=False)
-    scale_unit = forms.ChoiceField(label=_("Scale unit"), required=False)
-    marker = forms.ChoiceField(label=_("Marker"), required=False, choices=MARKERS)
-    kind = forms.ChoiceField(label=_("Type"), required=False, choices=KINDS)
-    active = forms.ChoiceField(label=_("Active"), required=False, choices=YES_NO)
+    partner = forms.ChoiceField(label=_("Partner"), required=False, widget=QuickSelect)
+    version = forms.ChoiceField(label=_("Software version"), required=False, widget=QuickSelect)
+    scale_unit = forms.ChoiceField(label=_("Scale unit"), required=False, widget=QuickSelect)
+    marker = forms.ChoiceField(
+        label=_("Marker"), required=False, choices=MARKERS, widget=QuickSelect
+    )
+    kind = forms.ChoiceField(label=_("Type"), required=False, choices=KINDS, widget=QuickSelect)
+    active = forms.ChoiceField(
+        label=_("Active"), required=False, choices=YES_NO, widget=QuickSelect
+    )
 
     SORTS = {
         "name": ("name",),

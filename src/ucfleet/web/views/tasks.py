@@ -20,7 +20,12 @@ from ucfleet.core.ids import parse_ids
 from ucfleet.tenants.queries import partners_visible_to
 from ucfleet.updates import services
 from ucfleet.updates.choices import OPEN_STATUSES
-from ucfleet.updates.queries import get_task_for, tasks_visible_to, with_list_relations
+from ucfleet.updates.queries import (
+    get_task_for,
+    tasks_visible_to,
+    with_list_relations,
+    with_row_relations,
+)
 from ucfleet.updates.task_steps import steps_of
 from ucfleet.web.charts import StepTimeline, step_timeline
 from ucfleet.web.forms.fields import ServerDateTimeField
@@ -79,7 +84,7 @@ def _filtered_tasks(
 def _task_list(request: HttpRequest, *, all_types: bool) -> HttpResponse:
     admin: Any = request.user
     form, tasks = _filtered_tasks(request, request.GET, all_types=all_types)
-    page = paginate_keyset(request, with_list_relations(tasks))
+    page = paginate_keyset(request, with_row_relations(tasks))
     rows = list(page.object_list)
     open_ids = [t.pk for t in rows if t.status in OPEN_STATUSES]
     context = {

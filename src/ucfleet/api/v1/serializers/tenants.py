@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from ucfleet.accounts.choices import Language
@@ -64,6 +66,34 @@ class TenantSerializer(serializers.ModelSerializer):
             "update_recommended",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance: Tenant) -> dict[str, Any]:
+        """The fields above, read directly (as TaskSerializer does, and for the same
+        reason); tests/api/test_fast_rows.py holds this equal to DRF's own output."""
+        t = instance
+        return {
+            "id": t.pk,
+            "name": t.name,
+            "domain": t.domain,
+            "partner": t.partner_id,
+            "partner_name": t.partner.name,
+            "language": t.language,
+            "version": t.version_id,
+            "version_name": t.version.name,
+            "description": t.description,
+            "customer_id": t.customer_id,
+            "notification_email": t.notification_email,
+            "is_active": bool(t.is_active),
+            "auto_update_allowed": bool(t.auto_update_allowed),
+            "is_productive": bool(t.is_productive),
+            "is_nfr": bool(t.is_nfr),
+            "is_test": bool(t.is_test),
+            "test_until": t.test_until.isoformat() if t.test_until else None,
+            "scale_unit": t.scale_unit_id,
+            "instance_id": t.instance_id,
+            "update_scheduled": bool(t.update_scheduled),  # type: ignore[attr-defined]  # with_markers
+            "update_recommended": bool(t.version.recommend_update),
+        }
 
 
 class TenantWriteSerializer(serializers.Serializer):
