@@ -61,7 +61,7 @@ def stamp(value: datetime) -> str:
     """An aware datetime as a batch value: text, in the form this database stores."""
     if _postgres():
         return value.isoformat()
-    return connection.ops.adapt_datetimefield_value(value)
+    return str(connection.ops.adapt_datetimefield_value(value))
 
 
 def _json_value(value: Any) -> Any:

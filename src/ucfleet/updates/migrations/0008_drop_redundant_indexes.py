@@ -14,7 +14,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("rollouts", "0002_paused_partners_and_budget_bases"),
-        ("tenants", "0003_drop_redundant_indexes"),
+        ("tenants", "0004_drop_redundant_indexes"),
         ("updates", "0007_task_rollout_status_index"),
     ]
 

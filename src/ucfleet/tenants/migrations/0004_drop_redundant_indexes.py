@@ -12,7 +12,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0002_validate_domain"),
+        ("tenants", "0003_tenant_unit_partner_index"),
         ("versions", "0001_initial"),
     ]
 
