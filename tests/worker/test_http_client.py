@@ -5,6 +5,7 @@ requests, garbage, and no answer at all."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 import pytest
 
@@ -43,7 +44,10 @@ async def _serve(answers: list[bytes], *, close_after: bool = False):
 
 
 def _run(coroutine):
-    return asyncio.run(coroutine)
+    # A loop of its own in a thread of its own: an earlier test (the browser's sync API)
+    # may leave an event loop set in the main thread, where asyncio.run refuses to start.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 async def _requests(answers: list[bytes], count: int, *, close_after: bool = False):
