@@ -6,8 +6,7 @@ that stop counting.
   page number) keeps working but costs the rows it skips.
 - `bounded_count` counts at most EXACT_COUNT_LIMIT + 1 rows. Above that the count is the
   planner's estimate (PostgreSQL's EXPLAIN of the same filtered query; SQLite has none and
-  counts exactly), and the page says so ("about"). Where the estimate is far above the
-  limit nothing is counted at all.
+  counts exactly), and the page says so ("about").
 
 A cursor names the list's order and the key values of the row it stands at, as URL-safe
 base64 of JSON. It is not a secret and grants nothing: the rows always come from the
@@ -33,8 +32,6 @@ from django.db.models import QuerySet
 from ucfleet.core.keyset import _after, _ordering
 
 EXACT_COUNT_LIMIT = 10_000
-# An estimate this many times the limit is taken without counting (bounded_count).
-TRUSTED_FACTOR = 10
 
 
 def exact_count_limit() -> int:
@@ -161,10 +158,9 @@ def _slice(queryset: QuerySet[Any], rows: list[Any], before: bool, after: bool) 
 
 def bounded_count(queryset: QuerySet[Any]) -> tuple[int, bool]:
     """(count, estimated): exact up to EXACT_COUNT_LIMIT, else the planner's estimate of the
-    same filtered query (never below the limit). PostgreSQL: one query, the function of
-    migration core 0001, which skips the count where the estimate is TRUSTED_FACTOR times
-    the limit or more (counting the first 10,001 rows of a 1,000,000-row list costs more
-    than its page). SQLite has no estimate: it counts, exactly."""
+    same filtered query (never below the limit). PostgreSQL: one round trip, the function
+    of migration core 0001 (count up to the limit, then EXPLAIN). SQLite has no estimate:
+    it counts, exactly."""
     limit = exact_count_limit()
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
@@ -176,8 +172,8 @@ def bounded_count(queryset: QuerySet[Any]) -> tuple[int, bool]:
         return 0, False
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT n, estimated FROM ucfleet_bounded_count(%s, %s, %s)",
-            [connection.ops.compose_sql(sql, params), limit, TRUSTED_FACTOR],  # type: ignore[attr-defined]
+            "SELECT n, estimated FROM ucfleet_bounded_count(%s, %s)",
+            [connection.ops.compose_sql(sql, params), limit],  # type: ignore[attr-defined]
         )
         count, estimated = cursor.fetchone()
     return int(count), bool(estimated)
