@@ -219,6 +219,9 @@ def _database_child(args: argparse.Namespace, env: dict[str, str]) -> None:
                     "UCFLEET_DRIVER": "http",
                     "UCFLEET_DRIVER_HTTP_URL": url,
                     "UCFLEET_DRIVER_HTTP_POLL": str(args.poll),
+                    "UCFLEET_DRIVER_HTTP_WAIT": str(args.wait),
+                    # With waiting requests every step in flight holds a connection.
+                    "UCFLEET_DRIVER_HTTP_CONNECTIONS": str(max(256, args.cap)),
                     "UCFLEET_MAX_CONCURRENT_TASKS": str(args.cap),
                     "UCFLEET_WORKER_POLL": "0.2",
                     "UCFLEET_LOG_LEVEL": "WARNING",
@@ -274,6 +277,13 @@ def _arguments(argv: list[str] | None = None) -> argparse.Namespace:
         help="worker process counts to run, comma-separated (1,2)",
     )
     parser.add_argument("--poll", type=float, default=0.2, help="UCFLEET_DRIVER_HTTP_POLL")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=30.0,
+        help="UCFLEET_DRIVER_HTTP_WAIT: the API holds starts and polls until the operation "
+        "ends, at most this long (30; 0: plain polling)",
+    )
     parser.add_argument("--database", default=BENCH_DB, help=f"scratch database ({BENCH_DB})")
     parser.add_argument(
         "--keep-log", help="copy the simulator's log of each case to this path + '.<workers>'"
@@ -286,7 +296,12 @@ def main() -> None:
     print(
         f"fleet: N={args.tenants} tenants, C={args.cap}, T={args.seconds:g} s "
         f"({len(STEPS)} simulator steps of {args.seconds / len(STEPS):g} s), http driver "
-        f"polling every {args.poll:g} s; load {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores",
+        + (
+            f"waiting up to {args.wait:g} s per request"
+            if args.wait
+            else f"polling every {args.poll:g} s"
+        )
+        + f"; load {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores",
         flush=True,
     )
     # Each worker holds up to C connections' worth of tasks; the simulator one per socket.

@@ -73,7 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         api = self.server
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        step = self.path.rsplit("/", 1)[-1]
+        step = self.path.split("?", 1)[0].rsplit("/", 1)[-1]  # it ignores any query
         with api.lock:
             api.requests.append(("POST", self.path, body))
             api.auth.add(self.headers.get("Authorization"))
@@ -92,7 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         api = self.server
-        operation_id = self.path.rsplit("/", 1)[-1]
+        operation_id = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
         with api.lock:
             api.requests.append(("GET", self.path, None))
             operation = api.operations.get(operation_id)
@@ -127,6 +127,23 @@ def api(ucfleet_settings):
 
 def _posts(api) -> list[str]:
     return [path.rsplit("/", 1)[-1] for method, path, _ in api.requests if method == "POST"]
+
+
+def test_with_wait_an_api_that_answers_at_once_is_polled_every_interval(
+    burst, make_tasks, api, ucfleet_settings
+):
+    # This API ignores `?wait=`: its answers come at once, still running, and the driver
+    # falls back to polling every interval instead of asking again without pause.
+    ucfleet_settings(HTTP_WAIT_SECONDS=5.0)
+    [task] = make_tasks(1)
+
+    summary = burst()
+
+    assert summary.executed == [task.pk]
+    paths = [path for _, path, _ in api.requests]
+    assert all(path.endswith("?wait=5") for path in paths), paths
+    assert [p.split("?")[0].rsplit("/", 1)[-1] for p in paths if "/steps/" in p] == STEPS
+    assert sum(method == "GET" for method, _, _ in api.requests) == len(STEPS) * api.polls
 
 
 def test_each_step_is_started_and_polled_to_its_end(burst, make_tasks, api, versions):

@@ -8,6 +8,7 @@ each executed task updated its tenant exactly once.
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 from datetime import timedelta
@@ -141,6 +142,20 @@ def test_the_steps_run_in_order_through_the_simulator(e2e, versions, partner_a):
     backup = TaskStep.objects.get(task=plain, step="backup")
     assert e2e.tenant(plain)["backups"][0]["backup_id"] in backup.output
     _updated_once_per_executed_task(e2e, plain, redeployed)
+
+
+def test_with_wait_each_step_is_one_request_answered_when_it_ends(e2e, versions, partner_a):
+    task = _task(versions, partner_a)
+
+    e2e.run_worker_until(_ended(task), UCFLEET_DRIVER_HTTP_WAIT="10")
+
+    task.refresh_from_db()
+    assert task.status == Status.EXECUTED, task.failure_reason
+    assert e2e.far_side(task) == [(s, "succeeded") for s in STEPS]
+    # Each start's own answer was the ended operation: the simulator held it (a plain start
+    # answers "running" and is polled).
+    starts = re.findall(r" (\w+): operation op-\w+ \((\w+)\)", task.attempts.get().log)
+    assert starts == [(s, "succeeded") for s in STEPS]
 
 
 def test_a_failing_step_restores_the_backup_when_one_was_taken(e2e, versions, partner_a):

@@ -7,6 +7,7 @@ request.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def env_float(
         value = float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if value < minimum or (maximum is not None and value > maximum):
+    if not math.isfinite(value) or value < minimum or (maximum is not None and value > maximum):
         raise ConfigError(f"{name} must lie between {minimum} and {maximum}, got {value}")
     return value
 

@@ -272,6 +272,10 @@ UCFLEET: dict[str, Any] = {
     "HTTP_URL": env_str("UCFLEET_DRIVER_HTTP_URL", ""),
     "HTTP_POLL_SECONDS": env_float("UCFLEET_DRIVER_HTTP_POLL", 0.2),
     "HTTP_TOKEN": env_str("UCFLEET_DRIVER_HTTP_TOKEN", ""),
+    # R27: ask the provisioning API to hold each start and poll until the operation ends,
+    # at most this long (0: plain polling); each step in flight then holds a connection.
+    "HTTP_WAIT_SECONDS": env_float("UCFLEET_DRIVER_HTTP_WAIT", 0.0, minimum=0.0, maximum=60.0),
+    "HTTP_CONNECTIONS": env_int("UCFLEET_DRIVER_HTTP_CONNECTIONS", 256, minimum=1),
     # R24: each step of the command and http drivers has its own timeout (docs/drivers.md).
     "DRIVER_STEP_TIMEOUTS": {
         step: env_float(f"UCFLEET_DRIVER_TIMEOUT_{step.upper()}", default, minimum=0.01)

@@ -61,9 +61,15 @@ class SimulatorApp:
         ]
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        return self._respond(start_response, lambda: self._dispatch(environ))
+
+    def _respond(
+        self, start_response: StartResponse, answer: Callable[[], tuple[int, Any]]
+    ) -> Iterable[bytes]:
+        """`answer()`'s status and body as JSON; its errors as `{"error": …}`."""
         headers: list[tuple[str, str]] = []
         try:
-            status, body = self._dispatch(environ)
+            status, body = answer()
         except MethodNotAllowed as exc:
             status, body = exc.status, {"error": exc.message}
             headers.append(("Allow", ", ".join(exc.allowed)))
@@ -72,7 +78,7 @@ class SimulatorApp:
             if exc.status == 401:
                 headers.append(("WWW-Authenticate", "Bearer"))
         except Exception:
-            log.exception("simulator error on %s", environ.get("PATH_INFO"))
+            log.exception("simulator error")
             status, body = 500, {"error": "internal error of the simulator"}
         if status == 202 and isinstance(body, dict) and "operation_id" in body:
             headers.append(("Location", f"/operations/{body['operation_id']}"))
@@ -130,15 +136,41 @@ class SimulatorApp:
         instance, step = v.instance_id(args[0]), args[1]
         if step not in v.STEPS:
             raise v.NotFound(f"unknown step {step!r}; steps: {', '.join(v.STEPS)}")
+        wait = v.query_wait(query_params(environ))
         request = v.step_request(step, instance, read_body(environ))
         operation = self.simulator.start_step(instance, step, request)
-        return 202, {"operation_id": operation.operation_id, "status": operation.status}
+        if wait is None:
+            return 202, {"operation_id": operation.operation_id, "status": operation.status}
+        answer = self.simulator.operation(operation.operation_id)
+        self._hold(environ, 202, answer, wait)
+        return 202, answer
 
     def get_operation(self, environ: dict[str, Any], args: list[str]) -> tuple[int, Any]:
-        return 200, self.simulator.operation(args[0])
+        wait = v.query_wait(query_params(environ))
+        answer = self.simulator.operation(args[0])
+        if wait is not None:
+            self._hold(environ, 200, answer, wait)
+        return 200, answer
+
+    def _hold(
+        self, environ: dict[str, Any], status: int, answer: dict[str, Any], wait: float
+    ) -> None:
+        """`?wait=S`: the answer waits until the operation ends or S seconds pass. The server
+        (http11.py) holds the request and then answers it with the operation as it is at
+        that moment; the answer given now is dropped. A server that cannot hold sends it."""
+        hold = environ.get("ucfleet.hold")
+        if wait > 0 and hold is not None and answer["status"] == "running":
+            operation_id = answer["operation_id"]
+
+            def later(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+                return self._respond(
+                    start_response, lambda: (status, self.simulator.operation(operation_id))
+                )
+
+            hold(wait, lambda wake: self.simulator.when_ended(operation_id, wake), later)
 
     def get_log(self, environ: dict[str, Any], args: list[str]) -> tuple[int, Any]:
-        params = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        params = query_params(environ)
         reject = set(params) - {"task_id", "instance_id", "step"}
         if reject:
             raise v.BadRequest(f"unknown filter(s): {', '.join(sorted(reject))}")
@@ -169,6 +201,10 @@ def path_segments(environ: dict[str, Any]) -> list[str]:
     if segments and segments[-1] == "":
         segments.pop()  # a trailing slash names the same resource
     return segments
+
+
+def query_params(environ: dict[str, Any]) -> dict[str, list[str]]:
+    return urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
 
 
 def read_body(environ: dict[str, Any]) -> dict[str, Any]:

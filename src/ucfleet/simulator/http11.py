@@ -14,6 +14,7 @@ Only what the drivers and tests need: Content-Length bodies (no chunked uploads)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import sys
@@ -30,6 +31,7 @@ MAX_BODY = 1024 * 1024  # read up to this much; the application sets its own, lo
 IDLE_SECONDS = 60.0  # a connection silent this long (also mid-request) is closed
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Subscribe = Callable[[Callable[[], None]], bool]
 
 
 class BadHTTP(Exception):
@@ -60,11 +62,20 @@ class Http11Server:
         if self._server is not None:
             self._server.close()
 
-    def answer(self, request: _Request) -> bytes:
-        """The whole answer to one parsed request."""
+    def answer(self, request: _Request, *, app: WSGIApp | None = None) -> bytes | _Held:
+        """The whole answer to one parsed request, or `_Held` when the application asked to
+        answer it later (then `app` is the application that answers it)."""
+        holds: list[tuple[float, Subscribe, WSGIApp]] = []
         status, response_headers, payload = self._call_app(
-            request.method, request.target, request.fields, request.body
+            app or self.app,
+            request.method,
+            request.target,
+            request.fields,
+            request.body,
+            hold=None if app else lambda *held: holds.append(held),
         )
+        if holds:
+            return _Held(self, request, *holds[-1])
         head = [f"HTTP/1.1 {status}"]
         head += [f"{name}: {value}" for name, value in response_headers]
         head.append(f"Connection: {'keep-alive' if request.keep_alive else 'close'}")
@@ -73,7 +84,14 @@ class Http11Server:
         return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload
 
     def _call_app(
-        self, method: str, target: str, fields: dict[str, str], body: bytes
+        self,
+        app: WSGIApp,
+        method: str,
+        target: str,
+        fields: dict[str, str],
+        body: bytes,
+        *,
+        hold: Callable[[float, Subscribe, WSGIApp], None] | None,
     ) -> tuple[str, list[tuple[str, str]], bytes]:
         path, _, query = target.partition("?")
         environ: dict[str, Any] = {
@@ -95,6 +113,12 @@ class Http11Server:
             "wsgi.run_once": False,
             "ucfleet.raw_path": path,  # before decoding: an instance id may hold "%2F"
         }
+        if hold is not None:
+            # hold(seconds, subscribe, later): `later` (a WSGI application) answers this
+            # request when `subscribe(wake)`'s event calls wake() (from any thread) or after
+            # `seconds`, whichever is first; subscribe returns False when the event has
+            # happened already. What the application answers now is dropped.
+            environ["ucfleet.hold"] = hold
         for name, value in fields.items():
             key = "HTTP_" + name.upper().replace("-", "_")
             if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
@@ -105,7 +129,7 @@ class Http11Server:
             answer["status"], answer["headers"] = status, headers
             return lambda data: None
 
-        payload = b"".join(self.app(environ, start_response))
+        payload = b"".join(app(environ, start_response))
         return answer["status"], answer["headers"], payload
 
 
@@ -118,6 +142,46 @@ def _error_answer(status: int, message: str) -> bytes:
         f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
         + payload
     )
+
+
+class _Held:
+    """A request whose answer waits for an event or a timeout, whichever comes first; then
+    the application's `later` answers it."""
+
+    def __init__(
+        self,
+        server: Http11Server,
+        request: _Request,
+        seconds: float,
+        subscribe: Subscribe,
+        later: WSGIApp,
+    ) -> None:
+        self.server, self.request = server, request
+        self.seconds, self.subscribe, self.later = seconds, subscribe, later
+        self.timer: asyncio.TimerHandle | None = None
+        self.done = False
+
+    def start(self, send: Callable[[bytes], object]) -> None:
+        loop = asyncio.get_running_loop()
+        self.send = send
+        self.timer = loop.call_later(self.seconds, self._fire)
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+                loop.call_soon_threadsafe(self._fire)
+
+        if not self.subscribe(wake):
+            loop.call_soon(self._fire)  # it happened already
+
+    def _fire(self) -> None:
+        if self.done:  # the event and the timeout both came
+            return
+        self.done = True
+        if self.timer is not None:
+            self.timer.cancel()
+        answer = self.server.answer(self.request, app=self.later)
+        assert isinstance(answer, bytes)
+        self.send(answer)
 
 
 @dataclass
@@ -186,6 +250,7 @@ class _Connection(asyncio.Protocol):
         self.last_heard = 0.0
         self.idle: asyncio.TimerHandle | None = None
         self.closing = False
+        self.held = False  # a request's answer is waiting: later requests wait behind it
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports have asyncio's interface without deriving from its classes.
@@ -197,7 +262,7 @@ class _Connection(asyncio.Protocol):
     def _check_idle(self) -> None:
         loop = asyncio.get_running_loop()
         silent = loop.time() - self.last_heard
-        if silent >= IDLE_SECONDS:
+        if silent >= IDLE_SECONDS and not self.held:
             self._close()
         else:
             self.idle = loop.call_later(IDLE_SECONDS - silent, self._check_idle)
@@ -221,8 +286,12 @@ class _Connection(asyncio.Protocol):
             return
         self.last_heard = asyncio.get_running_loop().time()
         self.buffer += data
+        self._serve()
+
+    def _serve(self) -> None:
+        """Answer the requests that have arrived whole, in order (none while one is held)."""
         try:
-            while not self.closing and self._serve_one():
+            while not self.closing and not self.held and self._serve_one():
                 pass
         except BadHTTP as exc:
             self._send(_error_answer(exc.status, exc.message))
@@ -251,10 +320,23 @@ class _Connection(asyncio.Protocol):
         request.body = bytes(self.buffer[: request.length])
         del self.buffer[: request.length]
         self.request = None
-        self._send(self.server.answer(request))
+        answer = self.server.answer(request)
+        if isinstance(answer, _Held):
+            self.held = True
+            answer.start(lambda later: self._answered(request, later))
+            return False
+        return self._answered(request, answer)
+
+    def _answered(self, request: _Request, answer: bytes) -> bool:
+        """Send one answer; whether the connection stays open for the next request."""
+        self._send(answer)
         if not request.keep_alive:
             self._close()
             return False
+        if self.held:  # a held answer has gone: serve what arrived meanwhile
+            self.held = False
+            self.last_heard = asyncio.get_running_loop().time()
+            self._serve()
         return True
 
     def _send(self, data: bytes) -> None:

@@ -16,6 +16,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -68,6 +69,11 @@ class Operation:
     result: dict[str, Any] | None = None
     error: str | None = None
 
+    def __post_init__(self) -> None:
+        # Both texts are known at the start; formatted once, not on every poll.
+        self.started_text = iso(self.started)
+        self.finished_text = iso(self.started + self.duration)
+
     def view(self) -> dict[str, Any]:
         return {
             "operation_id": self.operation_id,
@@ -76,8 +82,8 @@ class Operation:
             "status": self.status,
             "result": self.result,
             "error": self.error,
-            "started": iso(self.started),
-            "finished": None if self.status == "running" else iso(self.started + self.duration),
+            "started": self.started_text,
+            "finished": None if self.status == "running" else self.finished_text,
         }
 
     def log_entry(self) -> dict[str, Any]:
@@ -87,8 +93,8 @@ class Operation:
             "task_id": self.request.task_id,
             "attempt_id": self.request.attempt_id,
             "operation_id": self.operation_id,
-            "started": iso(self.started),
-            "finished": None if self.status == "running" else iso(self.started + self.duration),
+            "started": self.started_text,
+            "finished": None if self.status == "running" else self.finished_text,
             "outcome": self.status,
         }
 
@@ -149,6 +155,8 @@ class Simulator:
         self._queue: list[tuple[float, int, Operation]] = []
         self._order = itertools.count()
         self._log_file = log_file
+        # operation id -> what to call when it ends (held `?wait=` requests, app.py)
+        self._waiters: dict[str, list[Callable[[], None]]] = {}
 
     # --- the driver's side ---------------------------------------------------------------
 
@@ -201,6 +209,18 @@ class Simulator:
             if operation is None:
                 raise NotFound(f"no operation {operation_id}")
             return operation.view()
+
+    def when_ended(self, operation_id: str, callback: Callable[[], None]) -> bool:
+        """Call `callback` (under the lock, from whichever thread settles it: it must only
+        hand over, e.g. `loop.call_soon_threadsafe`) when the operation ends. False when it
+        has ended already or is unknown: then nothing is called."""
+        with self._lock:
+            self._settle(time.monotonic())
+            operation = self._operations.get(operation_id)
+            if operation is None or operation.status != "running":
+                return False
+            self._waiters.setdefault(operation_id, []).append(callback)
+            return True
 
     # --- the tester's side ---------------------------------------------------------------
 
@@ -385,3 +405,5 @@ class Simulator:
         if self._log_file is not None:
             self._log_file.write(json.dumps(operation.log_entry()) + "\n")
             self._log_file.flush()
+        for callback in self._waiters.pop(operation.operation_id, ()):
+            callback()

@@ -232,3 +232,22 @@ def query_integer(params: dict[str, list[str]], name: str) -> int | None:
         return integer(int(values[-1]), name, minimum=0, maximum=2**63 - 1)
     except ValueError:
         raise BadRequest(f"{name} must be an integer") from None
+
+
+MAX_WAIT_SECONDS = 60.0
+
+
+def query_wait(params: dict[str, list[str]]) -> float | None:
+    """The `wait` of a step start or a poll (docs/drivers.md): seconds to hold the answer
+    until the operation ends; None when not asked."""
+    values = params.get("wait")
+    if not values:
+        return None
+    message = f"wait must be a number of seconds from 0 to {MAX_WAIT_SECONDS:g}"
+    try:
+        seconds = float(values[-1])
+    except ValueError:
+        raise BadRequest(message) from None
+    if not 0 <= seconds <= MAX_WAIT_SECONDS:  # also refuses nan and inf
+        raise BadRequest(message)
+    return seconds

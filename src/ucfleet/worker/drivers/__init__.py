@@ -47,6 +47,8 @@ def driver_from_settings(config: Mapping[str, Any]) -> Driver:
             poll_seconds=config["HTTP_POLL_SECONDS"],
             token=config.get("HTTP_TOKEN", ""),
             retries=config["HTTP_RETRIES"],
+            wait_seconds=config.get("HTTP_WAIT_SECONDS", 0.0),
+            connections=config.get("HTTP_CONNECTIONS", 256),
             step_timeouts=config["DRIVER_STEP_TIMEOUTS"],
         )
     raise ValueError(f"unknown driver {name!r}; choose one of {', '.join(DRIVER_NAMES)}")

@@ -45,6 +45,7 @@ class HttpDriver(Driver):
         token: str = "",
         retries: int = 5,
         connections: int = 256,
+        wait_seconds: float = 0.0,
         timeout_seconds: float | None = None,
     ) -> None:
         super().__init__(timeout_seconds=timeout_seconds, step_timeouts=step_timeouts)
@@ -55,6 +56,7 @@ class HttpDriver(Driver):
         self.token = token
         self.retries = max(0, retries)
         self.connections = max(1, connections)
+        self.wait_seconds = max(0.0, wait_seconds)
         self._durations = StepDurations()
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ConnectionPool] = (
             weakref.WeakKeyDictionary()
@@ -80,25 +82,27 @@ class HttpDriver(Driver):
         deadline = self.deadline_for(step)
         instance = urllib.parse.quote(spec.tenant.instance_id, safe="")
         start_url = f"{self.base}/tenants/{instance}/steps/{step}"
-        answer = await self._call(
-            step, "POST", start_url, spec.step_body(step, backup_id=backup_id), deadline
-        )
+        body = spec.step_body(step, backup_id=backup_id)
+        hold = self._hold(step, deadline)
+        if hold:
+            answer = await self._call(
+                step, "POST", f"{start_url}?wait={hold:g}", body, deadline, hold
+            )
+        else:
+            answer = await self._call(step, "POST", start_url, body, deadline)
         operation_id = answer.get("operation_id")
         if not isinstance(operation_id, str) or not operation_id:
             raise DriverFailure("the provisioning API answered without an operation_id")
-        execution.log(f"{step}: operation {operation_id} ({answer.get('status', '?')})")
+        status = answer.get("status", "?")
+        execution.log(f"{step}: operation {operation_id} ({status})")
         operation_url = f"{self.base}/operations/{urllib.parse.quote(operation_id, safe='')}"
         began = time.monotonic()
-        # The first poll waits for the step's typical duration (when operations of this step
-        # have been seen to end), the next ones every poll interval.
-        wait = max(self.poll_seconds, self._durations.typical(step))
-        while True:
-            left = self.remaining(step, deadline)
-            await asyncio.sleep(wait if left is None else min(wait, left))
-            answer = await self._call(step, "GET", operation_url, None, deadline)
-            if answer.get("status") in FINAL:
-                break
-            wait = self.poll_seconds
+        if status not in FINAL or not hold:
+            answer = await (
+                self._wait(step, operation_url, deadline)
+                if hold
+                else self._poll(step, operation_url, deadline)
+            )
         self._durations.add(step, answer, time.monotonic() - began)
         result = answer.get("result")
         result = result if isinstance(result, dict) else {}
@@ -107,6 +111,38 @@ class HttpDriver(Driver):
                 execution.log(f"{step}: result {result_text(result)}")
             raise DriverFailure(str(answer.get("error") or "the provisioning API reported failure"))
         return result
+
+    async def _poll(self, step: str, url: str, deadline: float | None) -> dict[str, Any]:
+        """The operation's final answer, polled: the first poll waits for the step's typical
+        duration (when operations of this step have been seen to end), the next ones every
+        poll interval."""
+        wait = max(self.poll_seconds, self._durations.typical(step))
+        while True:
+            left = self.remaining(step, deadline)
+            await asyncio.sleep(wait if left is None else min(wait, left))
+            answer = await self._call(step, "GET", url, None, deadline)
+            if answer.get("status") in FINAL:
+                return answer
+            wait = self.poll_seconds
+
+    async def _wait(self, step: str, url: str, deadline: float | None) -> dict[str, Any]:
+        """The operation's final answer, asked with `?wait=`: the API answers when it ends
+        (or when the wait has passed). An API that answers a running operation before the
+        wait has passed does not hold requests: it is then polled every interval."""
+        while True:
+            hold = self._hold(step, deadline)
+            asked = time.monotonic()
+            answer = await self._call(step, "GET", f"{url}?wait={hold:g}", None, deadline, hold)
+            if answer.get("status") in FINAL:
+                return answer
+            if time.monotonic() - asked < 0.9 * hold:
+                await asyncio.sleep(self.poll_seconds)
+
+    def _hold(self, step: str, deadline: float | None) -> float:
+        """How long the next request may ask the API to hold its answer (0: do not ask)."""
+        left = self.remaining(step, deadline)
+        hold = self.wait_seconds if left is None else min(self.wait_seconds, left)
+        return round(max(hold, 0.0), 3)
 
     async def aclose(self) -> None:
         pool = self._pools.pop(asyncio.get_running_loop(), None)
@@ -128,12 +164,14 @@ class HttpDriver(Driver):
         url: str,
         body: dict[str, Any] | None,
         deadline: float | None,
+        hold: float = 0.0,
     ) -> dict[str, Any]:
-        """One request, retried on transport errors and 5xx within the step's time."""
+        """One request, retried on transport errors and 5xx within the step's time. `hold`:
+        the seconds the API was asked to hold the answer (added to the request timeout)."""
         backoff = FIRST_BACKOFF
         for attempt in range(self.retries + 1):
             try:
-                return await self._request(step, method, url, body, deadline)
+                return await self._request(step, method, url, body, deadline, hold)
             except _Retryable as exc:
                 left = self.remaining(step, deadline)
                 if attempt == self.retries or (left is not None and left <= backoff):
@@ -149,9 +187,10 @@ class HttpDriver(Driver):
         url: str,
         body: dict[str, Any] | None,
         deadline: float | None,
+        hold: float,
     ) -> dict[str, Any]:
         left = self.remaining(step, deadline)
-        timeout = REQUEST_TIMEOUT if left is None else min(REQUEST_TIMEOUT, left)
+        timeout = REQUEST_TIMEOUT + hold if left is None else min(REQUEST_TIMEOUT + hold, left)
         headers = {"Accept": "application/json"}
         data = None
         if body is not None:
