@@ -10,7 +10,7 @@ from tests.simulator.process import running_simulator
 
 OPERATIONS = 1_000
 CLIENTS = 16
-THREAD_LIMIT = 8  # the event loop and the scheduler (connections cost none), a few to spare
+THREAD_LIMIT = 8  # the event loop (connections and operations cost none), a few to spare
 
 
 def test_a_thousand_concurrent_operations_run_to_completion_on_few_threads():

@@ -1,8 +1,10 @@
 """`ucfleet simulator`: serves the simulator's WSGI application on the asyncio HTTP/1.1
 server of `http11.py`.
 
-Two threads in all: the event loop (every connection, every request) and the scheduler that
-settles operations as they end; operations themselves cost no thread.
+One thread in all: the event loop serves every connection and request and settles
+operations as they end (a timer at the earliest end); operations themselves cost no thread.
+A second thread for the settling cost more than it did: each end it settled had to take the
+interpreter's lock from the loop (bench/fleet.py).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import logging
 import os
 import signal
 import sys
-import threading
 
 import uvloop
 
@@ -63,23 +64,49 @@ def main(argv: list[str] | None = None, *, prog: str = "ucfleet simulator") -> i
             port=args.port,
             verbose=args.verbose,
         )
-        stop = threading.Event()
-        scheduler = threading.Thread(
-            target=simulator.run_scheduler, args=(stop,), name="scheduler", daemon=True
-        )
-        scheduler.start()
-        try:
-            # uvloop: the same asyncio API, a fraction of the cost per request (the
-            # simulator answers a fleet's polls; bench/fleet.py).
-            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                return runner.run(_serve(server, args, token=token))
-        finally:
-            stop.set()
-            simulator.stop_scheduler()
-            scheduler.join(timeout=2)
+        # uvloop: the same asyncio API, a fraction of the cost per request (the simulator
+        # answers a fleet's polls; bench/fleet.py).
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(_serve(server, simulator, args, token=token))
 
 
-async def _serve(server: Http11Server, args: argparse.Namespace, *, token: str) -> int:
+class _Settler:
+    """Settles the simulator's operations as they end: one timer, at the earliest end."""
+
+    def __init__(self, simulator: Simulator, loop: asyncio.AbstractEventLoop) -> None:
+        self.simulator, self.loop = simulator, loop
+        self.timer: asyncio.TimerHandle | None = None
+        simulator.sooner = self._settle_soon
+
+    def _settle_soon(self) -> None:
+        # Called under the simulator's lock: the settling waits for the loop's next turn.
+        with contextlib.suppress(RuntimeError):  # the loop has closed
+            self.loop.call_soon_threadsafe(self.settle)
+
+    def settle(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        wait = self.simulator.settle_due()
+        self.timer = self.loop.call_later(1.0 if wait is None else min(wait, 1.0), self.settle)
+
+    def stop(self) -> None:
+        self.simulator.sooner = lambda: None
+        if self.timer is not None:
+            self.timer.cancel()
+
+
+async def _serve(
+    server: Http11Server, simulator: Simulator, args: argparse.Namespace, *, token: str
+) -> int:
+    settler = _Settler(simulator, asyncio.get_running_loop())
+    settler.settle()
+    try:
+        return await _listen(server, args, token=token)
+    finally:
+        settler.stop()
+
+
+async def _listen(server: Http11Server, args: argparse.Namespace, *, token: str) -> int:
     try:
         port = await server.start()
     except OSError as exc:

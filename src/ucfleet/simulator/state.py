@@ -1,9 +1,9 @@
 """The simulated tenants and their operations (docs/drivers.md, "The UC provisioning simulator").
 
 An operation is not a thread: starting a step computes when it ends and puts it in a
-time-ordered queue; whoever next looks at the state (a request, or the scheduler thread
-waiting for the earliest end) settles every operation whose end has passed, in order of
-their ends. So thousands of operations in flight cost a heap entry each. One lock guards
+time-ordered queue; whoever next looks at the state (a request, or the server's timer set
+for the earliest end) settles every operation whose end has passed, in order of their
+ends. So thousands of operations in flight cost a heap entry each. One lock guards
 everything; every method holds it only for in-memory work (and one log-file line).
 """
 
@@ -146,7 +146,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 class Simulator:
     def __init__(self, *, step_seconds: float = 1.0, log_file: IO[str] | None = None) -> None:
         self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
+        # Called (under the lock) when an operation starts that ends before all others: the
+        # server's timer (server.py) must then settle earlier than it planned.
+        self.sooner: Callable[[], None] = lambda: None
         self._settings = {**DEFAULT_SETTINGS, "step_seconds": step_seconds}
         self._random = random.Random()
         self._tenants: dict[str, Tenant] = {}
@@ -199,7 +201,7 @@ class Simulator:
             tenant.operations.append(operation)
             heapq.heappush(self._queue, (operation.ends_at, next(self._order), operation))
             if self._queue[0][2] is operation:
-                self._wake.notify()
+                self.sooner()
             return operation
 
     def operation(self, operation_id: str) -> dict[str, Any]:
@@ -297,23 +299,18 @@ class Simulator:
                 self._queue = [(op.ends_at, order, op) for _, order, op in self._queue]
                 heapq.heapify(self._queue)
                 self._settle(time.monotonic())
-                self._wake.notify()
+                self.sooner()
             return json.loads(json.dumps(self._settings))
 
     # --- the scheduler -------------------------------------------------------------------
 
-    def run_scheduler(self, stop: threading.Event) -> None:
-        """Settles operations as they end, so state and log file move on without polls."""
+    def settle_due(self) -> float | None:
+        """Settle the operations whose end has passed (so state and log file move on without
+        polls); the seconds until the next one ends, None when none runs."""
         with self._lock:
-            while not stop.is_set():
-                now = time.monotonic()
-                self._settle(now)
-                wait = self._queue[0][0] - now if self._queue else 1.0
-                self._wake.wait(timeout=min(max(wait, 0.001), 1.0))
-
-    def stop_scheduler(self) -> None:
-        with self._lock:
-            self._wake.notify_all()
+            now = time.monotonic()
+            self._settle(now)
+            return max(self._queue[0][0] - now, 0.0) if self._queue else None
 
     def running(self) -> int:
         with self._lock:
@@ -351,9 +348,13 @@ class Simulator:
             tenant.busy_until = at + self._settings["busy_seconds"]
 
     def _settle(self, now: float) -> None:
+        settled = False
         while self._queue and self._queue[0][0] <= now:
             _, _, operation = heapq.heappop(self._queue)
             self._finish(operation, self._tenants[operation.instance_id])
+            settled = True
+        if settled and self._log_file is not None:
+            self._log_file.flush()  # once per batch of ends, not once per operation
 
     def _finish(self, operation: Operation, tenant: Tenant) -> None:
         """The step's outcome and effect, as of the moment it ended."""
@@ -404,6 +405,5 @@ class Simulator:
         operation.result, operation.error = result, error
         if self._log_file is not None:
             self._log_file.write(json.dumps(operation.log_entry()) + "\n")
-            self._log_file.flush()
         for callback in self._waiters.pop(operation.operation_id, ()):
             callback()
