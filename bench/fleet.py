@@ -181,6 +181,16 @@ def _check(tenants: int, cap: int, log_file: Path) -> tuple[float, list[str]]:
         f"p95 {durations[int(len(durations) * 0.95)]:.3f} s, max {durations[-1]:.3f} s",
         flush=True,
     )
+    # The i-th slot to free up is refilled by the (C+i)-th start: the time between is the
+    # refill delay (recording the outcome, claiming, starting), the makespan's other part.
+    starts, ends = sorted(s for s, _ in intervals), sorted(e for _, e in intervals)
+    refill = sorted((starts[i + cap] - ends[i]).total_seconds() for i in range(len(starts) - cap))
+    if refill:
+        print(
+            f"  slot refill delay: median {refill[len(refill) // 2]:.3f} s, "
+            f"p95 {refill[int(len(refill) * 0.95)]:.3f} s",
+            flush=True,
+        )
 
     runs: dict[int, Counter[str]] = defaultdict(Counter)
     spans: dict[int, list[str]] = defaultdict(list)

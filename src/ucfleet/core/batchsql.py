@@ -17,7 +17,7 @@ them); datetimes travel as text (`stamp`). JSON carries integers, strings, boole
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -59,9 +59,16 @@ def _int_array(ids: Sequence[int]) -> str:
 
 def stamp(value: datetime) -> str:
     """An aware datetime as a batch value: text, in the form this database stores."""
+    return stamper()(value)
+
+
+def stamper() -> Callable[[datetime], str]:
+    """`stamp` for many values: the database is asked once (each look-up of `connection`
+    goes through Django's connection handler)."""
     if _postgres():
-        return value.isoformat()
-    return str(connection.ops.adapt_datetimefield_value(value))
+        return datetime.isoformat
+    adapt = connection.ops.adapt_datetimefield_value
+    return lambda value: str(adapt(value))
 
 
 def _json_value(value: Any) -> Any:

@@ -31,7 +31,7 @@ def record_steps(rows: Sequence[StepRow]) -> None:
     batchsql.BATCH rows (raw SQL: the worker's hot path, see docs/worker.md)."""
     if not rows:
         return
-    prepare = batchsql.stamp  # the drivers' times are aware UTC datetimes
+    prepare = batchsql.stamper()  # the drivers' times are aware UTC datetimes
     batchsql.insert_rows(
         TaskStep,
         _COLUMNS,
