@@ -209,7 +209,34 @@ def _check(tenants: int, cap: int, log_file: Path) -> tuple[float, list[str]]:
         problems.append(f"simulator: {len(twice)} tasks did not run each step once: {twice[:5]}")
     if (peak := _overlap([(min(s), max(s)) for s in spans.values()])) > cap:
         problems.append(f"{peak} tasks overlapped in the simulator's log, cap {cap}")
+    _print_overheads(spans)
     return makespan, problems
+
+
+def _print_overheads(spans: dict[int, list[str]]) -> None:
+    """Where an attempt's time beyond T goes: before its first step reaches the simulator
+    (claim to start), after its last step ends (until its outcome is recorded)."""
+    from ucfleet.updates.models import TaskAttempt
+
+    def seconds(text: str) -> float:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+    before, after = [], []
+    for task_id, started, finished in TaskAttempt.objects.values_list(
+        "task_id", "started", "finished"
+    ):
+        far = [seconds(t) for t in spans.get(task_id, [])]
+        if far and finished is not None:
+            before.append(min(far) - started.timestamp())
+            after.append(finished.timestamp() - max(far))
+    for name, values in (("claim to first step", before), ("last step to outcome", after)):
+        values.sort()
+        if values:
+            print(
+                f"  {name}: median {values[len(values) // 2]:.3f} s, "
+                f"p95 {values[int(len(values) * 0.95)]:.3f} s",
+                flush=True,
+            )
 
 
 def _database_child(args: argparse.Namespace, env: dict[str, str]) -> None:
