@@ -18,7 +18,10 @@ def test_without_a_driver_the_simulator_runs_next_to_the_portal_and_drives_the_w
     assert simulator.worker_env == {
         "UCFLEET_DRIVER": "http",
         "UCFLEET_DRIVER_HTTP_URL": "http://127.0.0.1:8001/",
+        "UCFLEET_DRIVER_HTTP_WAIT": "30",  # the simulator holds answers until a step ends
     }
+    chosen = plan({"UCFLEET_DRIVER_HTTP_WAIT": "0"}, portal_port=8000)
+    assert chosen is not None and "UCFLEET_DRIVER_HTTP_WAIT" not in chosen.worker_env
     assert simulator.argv("python")[-4:] == ["--host", "127.0.0.1", "--port", "8001"]
 
 

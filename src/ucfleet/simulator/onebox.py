@@ -49,6 +49,9 @@ def plan(environ: Mapping[str, str], *, portal_port: int) -> OneBoxSimulator | N
     worker_env: dict[str, str] = {}
     if not driver_configured:
         worker_env = {"UCFLEET_DRIVER": "http", "UCFLEET_DRIVER_HTTP_URL": url}
+        if not environ.get("UCFLEET_DRIVER_HTTP_WAIT"):
+            # The simulator holds starts and polls until the step ends (docs/drivers.md).
+            worker_env["UCFLEET_DRIVER_HTTP_WAIT"] = "30"
         token = environ.get(TOKEN_VARIABLE, "")
         if token and not environ.get("UCFLEET_DRIVER_HTTP_TOKEN"):
             worker_env["UCFLEET_DRIVER_HTTP_TOKEN"] = token
