@@ -214,9 +214,10 @@ def test_a_4xx_fails_the_step_at_once_with_the_apis_error(burst, make_tasks, api
     assert task.failure_reason.endswith("HTTP 400 tenant.instance_id: unknown tenant")
 
 
-def test_each_step_has_its_own_timeout(burst, make_tasks, api, ucfleet_settings):
+@pytest.mark.parametrize("wait", [0.0, 5.0])
+def test_each_step_has_its_own_timeout(burst, make_tasks, api, ucfleet_settings, wait):
     timeouts = {**ucfleet_settings()["DRIVER_STEP_TIMEOUTS"], "health_check": 0.5}
-    ucfleet_settings(DRIVER_STEP_TIMEOUTS=timeouts)
+    ucfleet_settings(DRIVER_STEP_TIMEOUTS=timeouts, HTTP_WAIT_SECONDS=wait)
     api.stuck_step = "health_check"
     [task] = make_tasks(1)
 

@@ -158,6 +158,22 @@ def test_with_wait_each_step_is_one_request_answered_when_it_ends(e2e, versions,
     assert starts == [(s, "succeeded") for s in STEPS]
 
 
+def test_a_held_step_that_outlasts_its_timeout_fails_and_is_restored(e2e, versions, partner_a):
+    e2e.sim.call("PUT", "/settings", {"per_step_seconds": {"health_check": 30}})
+    task = _task(versions, partner_a)
+
+    e2e.run_worker_until(
+        _ended(task), UCFLEET_DRIVER_HTTP_WAIT="20", UCFLEET_DRIVER_TIMEOUT_HEALTH_CHECK="1"
+    )
+
+    task.refresh_from_db()
+    assert task.failure_reason == "health check failed: restored to 14.9"
+    step = TaskStep.objects.get(task=task, step="health_check")
+    assert "timed out after 1 s" in step.output
+    assert 1 <= (step.finished - step.started).total_seconds() < 20  # not the whole wait
+    assert [s for s, _ in e2e.far_side(task)][-1] == "restore"
+
+
 def test_a_failing_step_restores_the_backup_when_one_was_taken(e2e, versions, partner_a):
     tasks = {step: _task(versions, partner_a, redeploy=True) for step in [*STEPS, "redeploy"]}
     for step, task in tasks.items():

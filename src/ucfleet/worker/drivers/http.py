@@ -135,8 +135,10 @@ class HttpDriver(Driver):
             answer = await self._call(step, "GET", f"{url}?wait={hold:g}", None, deadline, hold)
             if answer.get("status") in FINAL:
                 return answer
-            if time.monotonic() - asked < 0.9 * hold:
-                await asyncio.sleep(self.poll_seconds)
+            if not hold or time.monotonic() - asked < 0.9 * hold:
+                left = self.remaining(step, deadline)
+                pause = self.poll_seconds if left is None else min(self.poll_seconds, left)
+                await asyncio.sleep(max(pause, 0.0))
 
     def _hold(self, step: str, deadline: float | None) -> float:
         """How long the next request may ask the API to hold its answer (0: do not ask)."""
