@@ -148,3 +148,26 @@ def test_a_client_gone_while_held_leaves_the_simulator_serving(sim, instance):
     status, health = sim.call("GET", "/healthz")
     assert (status, health["status"]) == (200, "ok")
     assert not [line for line in sim.output if "Traceback" in line or "ERROR" in line]
+
+
+def test_a_wait_given_up_stops_waiting_and_an_ended_operation_is_not_waited_for():
+    from ucfleet.simulator.state import Simulator
+    from ucfleet.simulator.validation import step_request
+
+    simulator = Simulator(step_seconds=0.05)
+    body = _body("uc-held", 9108)
+    operation = simulator.start_step(
+        "uc-held", "pre_check", step_request("pre_check", "uc-held", body)
+    )
+    called: list[str] = []
+    given_up = simulator.when_ended(operation.operation_id, lambda: called.append("given up"))
+    kept = simulator.when_ended(operation.operation_id, lambda: called.append("kept"))
+    assert given_up is not None and kept is not None
+    given_up()  # its wait passed first: it must not be called, nor kept around
+
+    time.sleep(0.1)
+    assert simulator.settle_due() is None
+    assert called == ["kept"]
+    assert simulator.when_ended(operation.operation_id, lambda: called.append("late")) is None
+    assert simulator.when_ended("op-unknown", lambda: called.append("unknown")) is None
+    assert called == ["kept"]

@@ -5,9 +5,11 @@ provisioning simulator as its own process: test_simulator_end_to_end.py.)"""
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
 
@@ -44,6 +46,7 @@ class ProvisioningApi(ThreadingHTTPServer):
         self.operations: dict[str, dict] = {}
         self.starts: dict[tuple, str] = {}
         self.requests: list[tuple[str, str, dict | None]] = []
+        self.polled: list[tuple[str, float]] = []  # (path, when) of every GET
         self.auth: set[str | None] = set()
         self.ids = count(1)
         self.polls = 2
@@ -95,6 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
         operation_id = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
         with api.lock:
             api.requests.append(("GET", self.path, None))
+            api.polled.append((self.path, time.monotonic()))
             operation = api.operations.get(operation_id)
             if operation is None:
                 self._answer(404, {"error": "no such operation"})
@@ -144,6 +148,14 @@ def test_with_wait_an_api_that_answers_at_once_is_polled_every_interval(
     assert all(path.endswith("?wait=5") for path in paths), paths
     assert [p.split("?")[0].rsplit("/", 1)[-1] for p in paths if "/steps/" in p] == STEPS
     assert sum(method == "GET" for method, _, _ in api.requests) == len(STEPS) * api.polls
+    # Each operation is asked about again no sooner than the poll interval (0.01 s).
+    again = [
+        later - at
+        for (path, at), (next_path, later) in itertools.pairwise(api.polled)
+        if path == next_path
+    ]
+    assert len(again) == len(STEPS) * (api.polls - 1)
+    assert min(again) >= 0.01, again
 
 
 def test_each_step_is_started_and_polled_to_its_end(burst, make_tasks, api, versions):

@@ -31,7 +31,8 @@ MAX_BODY = 1024 * 1024  # read up to this much; the application sets its own, lo
 IDLE_SECONDS = 60.0  # a connection silent this long (also mid-request) is closed
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-Subscribe = Callable[[Callable[[], None]], bool]
+# subscribe(wake) -> what stops the subscription, or None when the event happened already
+Subscribe = Callable[[Callable[[], None]], Callable[[], None] | None]
 
 
 class BadHTTP(Exception):
@@ -116,7 +117,7 @@ class Http11Server:
         if hold is not None:
             # hold(seconds, subscribe, later): `later` (a WSGI application) answers this
             # request when `subscribe(wake)`'s event calls wake() (from any thread) or after
-            # `seconds`, whichever is first; subscribe returns False when the event has
+            # `seconds`, whichever is first; subscribe returns None when the event has
             # happened already. What the application answers now is dropped.
             environ["ucfleet.hold"] = hold
         for name, value in fields.items():
@@ -159,6 +160,7 @@ class _Held:
         self.server, self.request = server, request
         self.seconds, self.subscribe, self.later = seconds, subscribe, later
         self.timer: asyncio.TimerHandle | None = None
+        self.unsubscribe: Callable[[], None] | None = None
         self.done = False
 
     def start(self, send: Callable[[bytes], object]) -> None:
@@ -170,7 +172,8 @@ class _Held:
             with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
                 loop.call_soon_threadsafe(self._fire)
 
-        if not self.subscribe(wake):
+        self.unsubscribe = self.subscribe(wake)
+        if self.unsubscribe is None:
             loop.call_soon(self._fire)  # it happened already
 
     def _fire(self) -> None:
@@ -179,6 +182,8 @@ class _Held:
         self.done = True
         if self.timer is not None:
             self.timer.cancel()
+        if self.unsubscribe is not None:
+            self.unsubscribe()  # after the timeout; after the event it is a no-op
         answer = self.server.answer(self.request, app=self.later)
         assert isinstance(answer, bytes)
         self.send(answer)
@@ -264,8 +269,9 @@ class _Connection(asyncio.Protocol):
         silent = loop.time() - self.last_heard
         if silent >= IDLE_SECONDS and not self.held:
             self._close()
-        else:
-            self.idle = loop.call_later(IDLE_SECONDS - silent, self._check_idle)
+        else:  # a held request is not silence: look again a whole period later
+            again = IDLE_SECONDS if self.held else IDLE_SECONDS - silent
+            self.idle = loop.call_later(again, self._check_idle)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.idle is not None:

@@ -9,6 +9,7 @@ everything; every method holds it only for in-memory work (and one log-file line
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import json
@@ -212,17 +213,30 @@ class Simulator:
                 raise NotFound(f"no operation {operation_id}")
             return operation.view()
 
-    def when_ended(self, operation_id: str, callback: Callable[[], None]) -> bool:
+    def when_ended(
+        self, operation_id: str, callback: Callable[[], None]
+    ) -> Callable[[], None] | None:
         """Call `callback` (under the lock, from whichever thread settles it: it must only
-        hand over, e.g. `loop.call_soon_threadsafe`) when the operation ends. False when it
+        hand over, e.g. `loop.call_soon_threadsafe`) when the operation ends; what to call
+        to stop waiting (a held request whose wait has passed). None when the operation
         has ended already or is unknown: then nothing is called."""
         with self._lock:
             self._settle(time.monotonic())
             operation = self._operations.get(operation_id)
             if operation is None or operation.status != "running":
-                return False
+                return None
             self._waiters.setdefault(operation_id, []).append(callback)
-            return True
+            return functools.partial(self._stop_waiting, operation_id, callback)
+
+    def _stop_waiting(self, operation_id: str, callback: Callable[[], None]) -> None:
+        # Without this, a client asking again and again with short waits would pile up
+        # callbacks for as long as the operation runs.
+        with self._lock:
+            waiting = self._waiters.get(operation_id, [])
+            if callback in waiting:
+                waiting.remove(callback)
+            if not waiting:
+                self._waiters.pop(operation_id, None)
 
     # --- the tester's side ---------------------------------------------------------------
 
