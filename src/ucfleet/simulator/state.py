@@ -36,6 +36,16 @@ def iso(wall: float) -> str:
     return datetime.fromtimestamp(wall, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
+# The simulator's wall-clock texts are read off its monotonic timeline (the one operations
+# end on), from one fixed offset: a step that starts after another ended is then never logged
+# as starting before that end, whatever the system clock is slewed or stepped by meanwhile.
+_WALL_OFFSET = time.time() - time.monotonic()
+
+
+def wall(monotonic: float) -> float:
+    return monotonic + _WALL_OFFSET
+
+
 @dataclass
 class Backup:
     backup_id: str
@@ -60,7 +70,6 @@ class Operation:
     step: str
     instance_id: str
     request: StepRequest
-    started: float  # wall clock
     started_at: float  # monotonic
     ends_at: float  # monotonic
     duration: float
@@ -72,8 +81,8 @@ class Operation:
 
     def __post_init__(self) -> None:
         # Both texts are known at the start; formatted once, not on every poll.
-        self.started_text = iso(self.started)
-        self.finished_text = iso(self.started + self.duration)
+        self.started_text = iso(wall(self.started_at))
+        self.finished_text = iso(wall(self.ends_at))
 
     def view(self) -> dict[str, Any]:
         return {
@@ -118,7 +127,7 @@ class Tenant:
     def view(self, now: float) -> dict[str, Any]:
         busy = None
         if self.active_calls(now):
-            busy = {"calls": self.busy_calls, "until": iso(time.time() + self.busy_until - now)}
+            busy = {"calls": self.busy_calls, "until": iso(wall(self.busy_until))}
         steps: dict[str, dict[str, Any]] = {}
         for step, times in self.step_faults.items():
             steps[step] = {"times": times}
@@ -188,7 +197,6 @@ class Simulator:
                 step=step,
                 instance_id=instance_id,
                 request=request,
-                started=time.time(),
                 started_at=now,
                 ends_at=now + duration,
                 duration=duration,
@@ -266,7 +274,7 @@ class Simulator:
                 if (task_id is None or operation.request.task_id == task_id)
                 and (step is None or operation.step == step)
             ]
-            entries.sort(key=lambda operation: operation.started)
+            entries.sort(key=lambda operation: operation.started_at)
             return [operation.log_entry() for operation in entries]
 
     def add_faults(self, instance_id: str, change: FaultsChange) -> dict[str, Any]:
@@ -390,7 +398,7 @@ class Simulator:
                 version=str(tenant.version),
                 healthy=tenant.healthy,
                 task_id=request.task_id,
-                created=operation.started + operation.duration,
+                created=wall(operation.ends_at),
             )
             tenant.backups[backup.backup_id] = backup
             result = {"backup_id": backup.backup_id}
