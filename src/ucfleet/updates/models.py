@@ -134,6 +134,14 @@ class UpdateTask(models.Model):
             models.Index(fields=["rollout", "status"], name="task_rollout_status"),
             # The rollouts a partner administrator sees (those with a task of its partner).
             models.Index(fields=["partner", "rollout"], name="task_partner_rollout"),
+            # The worker's missed-window sweep (R12), every poll: planned tasks with a latest
+            # start only. Without it the sweep read every planned task's entry of task_due
+            # (a whole platform's request of Immediately tasks has none).
+            models.Index(
+                fields=["latest_start", "id"],
+                condition=Q(status=Status.PLANNED, latest_start__isnull=False),
+                name="task_missed_window",
+            ),
         ]
 
     def __str__(self) -> str:
