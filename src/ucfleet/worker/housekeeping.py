@@ -22,6 +22,10 @@ MAIL_BATCH = 500
 # it before every message, so a slow relay overruns it by one SMTP transaction at most.
 MAIL_SECONDS_PER_TURN = 5.0
 PURGE_EVERY_SECONDS = 3600.0
+# The outboxes and waves are looked at at most this often, however short the poll: a short
+# poll is for claiming freed slots soon, and a look is some ten statements on the loop's
+# thread, which outcomes and claims wait behind (bench/fleet.py polls every 0.2 s).
+MIN_MAIL_SECONDS = 1.0
 # Webhooks per turn, and the time they may take (plus one request's timeout): a receiver
 # that does not answer must not hold up the claiming of tasks.
 WEBHOOK_BATCH = 50
@@ -34,7 +38,7 @@ class Housekeeping:
     logged, never fatal: tasks go on."""
 
     def __init__(self, *, mail_every: float, purge_every: float = PURGE_EVERY_SECONDS) -> None:
-        self.mail_every = mail_every
+        self.mail_every = max(mail_every, MIN_MAIL_SECONDS)
         self.purge_every = purge_every
         self._next_mail = 0.0
         self._next_purge = 0.0
@@ -42,7 +46,8 @@ class Housekeeping:
     def tick(self, *, force_mail: bool = False) -> None:
         now = time.monotonic()
         if force_mail or now >= self._next_mail:
-            # Once a poll interval, not every turn: a busy worker turns many times a second.
+            # Once a poll interval (a second at least), not every turn: a busy worker turns
+            # many times a second.
             self._next_mail = now + self.mail_every
             try:
                 release_due_waves()  # rollouts: release held waves whose turn came (R20)
