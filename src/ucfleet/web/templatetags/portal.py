@@ -9,7 +9,6 @@ from typing import Any
 
 from django import template
 from django.template.defaultfilters import urlencode
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
@@ -20,6 +19,7 @@ from django.utils.translation import gettext as _
 from ucfleet.core.timeutils import to_zone
 from ucfleet.updates.choices import Status
 from ucfleet.updates.rules import TaskAction, refusal
+from ucfleet.web.links import pk_url
 
 register = template.Library()
 
@@ -191,6 +191,12 @@ def sort_link(context: template.Context, field: str, label: str) -> SafeString:
     return format_html('<a href="?{}" class="sort">{}{}</a>', params.urlencode(), label, arrow)
 
 
+@register.simple_tag(name="pk_url")
+def pk_url_tag(name: str, pk: int) -> str:
+    """`{% pk_url "web:tenant" t.pk %}`: `{% url %}` for a list row's link (web.links)."""
+    return pk_url(name, pk)
+
+
 @register.filter
 def get_item(mapping: dict[Any, Any], key: Any) -> Any:
     return mapping.get(key) if mapping else None
@@ -212,7 +218,7 @@ def task_action_buttons(context: Any, task: Any) -> SafeString:
     back = urlencode(context.get("list_url", ""))
     parts = []
     if refused["postpone"] is None:
-        url = f"{reverse('web:task-postpone', args=[task.pk])}?next={back}"
+        url = f"{pk_url('web:task-postpone', task.pk)}?next={back}"
         parts.append(
             format_html(
                 '<a class="btn btn-sm" data-testid="postpone-task" href="{}" hx-get="{}" '
@@ -227,7 +233,7 @@ def task_action_buttons(context: Any, task: Any) -> SafeString:
             format_html(
                 '<button type="submit" class="btn btn-sm" form="bulk-form" formaction="{}" '
                 'data-testid="retry-task">{}</button>',
-                reverse("web:task-retry", args=[task.pk]),
+                pk_url("web:task-retry", task.pk),
                 _("Retry"),
             )
         )
@@ -242,7 +248,7 @@ def task_action_buttons(context: Any, task: Any) -> SafeString:
             format_html(
                 '<button type="submit" class="btn btn-sm btn-danger-outline" form="bulk-form" '
                 'formaction="{}" data-testid="delete-task" data-confirm="{}">{}</button>',
-                reverse("web:task-delete", args=[task.pk]),
+                pk_url("web:task-delete", task.pk),
                 question,
                 _("Delete"),
             )
