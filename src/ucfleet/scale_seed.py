@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from ucfleet.core.bulkload import analyze, load_rows
@@ -124,7 +125,12 @@ def seed_scale(
         task_count = _tasks(versions, rng) if tasks else 0
         if task_count:
             progress(f"{task_count} finished tasks")
-    analyze(Partner, ScaleUnit, Tenant, SoftwareVersion)
+    loaded: list[type[Model]] = [Partner, ScaleUnit, Tenant, SoftwareVersion]
+    if task_count:
+        from ucfleet.updates.models import UpdateTask  # as in _tasks
+
+        loaded.append(UpdateTask)
+    analyze(*loaded)  # after the commit: VACUUM too on PostgreSQL (core.bulkload)
     seconds = (timezone.now() - started).total_seconds()
     return SeedSummary(len(partner_rows), len(units), len(versions), count, task_count, seconds)
 

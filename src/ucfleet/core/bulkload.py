@@ -52,7 +52,14 @@ def load_rows(
 
 
 def analyze(*models_: type[models.Model]) -> None:
-    """Fresh planner statistics after a bulk load (PostgreSQL; SQLite's ANALYZE elsewhere)."""
+    """Fresh planner statistics after a bulk load, and on PostgreSQL outside a transaction
+    the visibility map too (`VACUUM (ANALYZE)`, as its manual's "Populating a Database"
+    advises). Without the map an index-only scan visits the table, so the planner reads
+    the whole table instead: the count of a partner's 100,000 tenants (core.paging) took
+    11 ms instead of 2 ms until autovacuum came by."""
+    command = "ANALYZE"
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        command = "VACUUM (ANALYZE)"
     with connection.cursor() as cursor:
         for model in models_:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+            cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
