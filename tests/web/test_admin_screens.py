@@ -270,6 +270,34 @@ def test_partners_and_scale_units_lists_are_scoped(
     assert partner_client.get("/partners/new/").status_code == 403
 
 
+def test_partner_and_scale_unit_counts_are_of_the_callers_scope(
+    platform_client, partner_client, a_tenants, b_tenants, partner_a, partner_b, scale_unit
+):
+    """The counts are subqueries per listed row (core.subquery): a partner counts only its
+    own tenants and running updates on a shared scale unit (R1)."""
+    from tests.factories import UpdateTaskFactory
+
+    for tenant in (a_tenants[0], b_tenants[0], b_tenants[1]):
+        UpdateTaskFactory(tenant=tenant, status=Status.IN_PROGRESS)
+    UpdateTaskFactory(tenant=a_tenants[1], status=Status.PLANNED)
+
+    def units(client):
+        return {
+            u.name: (u.tenant_count, u.running)
+            for u in client.get("/scale-units/").context["units"]
+        }
+
+    assert units(platform_client)[scale_unit.name] == (5, 3)
+    assert units(partner_client) == {scale_unit.name: (3, 1)}
+    listed = platform_client.get("/partners/").context["partners"]
+    counts = {p.name: (p.tenant_count, p.admin_count) for p in listed}
+    assert counts[partner_a.name][0] == 3 and counts[partner_b.name][0] == 2
+    assert counts[partner_a.name][1] == Administrator.objects.filter(partner=partner_a).count()
+    assert [p.name for p in partner_client.get("/partners/").context["partners"]] == [
+        partner_a.name
+    ]
+
+
 def test_platform_admin_creates_partner_and_scale_unit(platform_client):
     platform_client.post("/partners/new/", {"name": "Delta", "language": "de", "is_active": "on"})
     platform_client.post("/scale-units/new/", {"name": "muc-1", "max_concurrent_tasks": "4"})

@@ -108,7 +108,9 @@ class Tenant(TimestampedModel):
         ordering = ["name"]
         indexes = [
             models.Index(fields=["partner", "name"], name="tenant_partner_name"),
-            models.Index(fields=["version"], name="tenant_version"),
+            # The tenant count of each version, of the platform or of one partner (versions
+            # queries): an index-only count per version.
+            models.Index(fields=["version", "partner"], name="tenant_version_partner"),
             # A partner administrator's scale units: one probe per unit (queries).
             models.Index(fields=["scale_unit", "partner"], name="tenant_unit_partner"),
         ]

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from ucfleet.accounts.actors import Actor, partner_scope
 from ucfleet.core.errors import NotFound
 from ucfleet.core.ids import parse_id
+from ucfleet.core.subquery import SubqueryCount
 from ucfleet.tenants.models import Partner, ScaleUnit, Tenant
 
 
@@ -33,7 +34,18 @@ def partners_visible_to(admin: Actor) -> QuerySet[Partner]:
 
 
 def partners_with_tenant_counts(admin: Actor) -> QuerySet[Partner]:
-    return partners_visible_to(admin).annotate(tenant_count=Count("tenants"))
+    """Each partner's tenants counted for the partners read (core.subquery), not grouped
+    over every tenant."""
+    tenants = Tenant.objects.filter(partner=OuterRef("pk"))
+    return partners_visible_to(admin).annotate(tenant_count=SubqueryCount(tenants))
+
+
+def partners_with_counts(admin: Actor) -> QuerySet[Partner]:
+    """The partner list: tenants and administrators of each partner."""
+    from ucfleet.accounts.models import Administrator
+
+    admins = Administrator.objects.filter(partner=OuterRef("pk"))
+    return partners_with_tenant_counts(admin).annotate(admin_count=SubqueryCount(admins))
 
 
 def get_partner_for(admin: Actor, pk: Any) -> Partner:
@@ -52,6 +64,24 @@ def scale_units_visible_to(admin: Actor) -> QuerySet[ScaleUnit]:
     # EXISTS per unit (index tenant_unit_partner), not DISTINCT over the partner's tenants.
     runs_here = Tenant.objects.filter(scale_unit=OuterRef("pk"), partner_id=partner_scope(admin))
     return units.filter(Exists(runs_here))
+
+
+def scale_units_with_counts(admin: Actor) -> QuerySet[ScaleUnit]:
+    """The scale-unit list: the tenants on each unit and their running updates, of the
+    caller's scope (R1: a partner counts its own)."""
+    from ucfleet.updates.choices import Status
+    from ucfleet.updates.models import UpdateTask
+
+    tenants = Tenant.objects.filter(scale_unit=OuterRef("pk"))
+    running = UpdateTask.objects.filter(
+        tenant__scale_unit=OuterRef("pk"), status=Status.IN_PROGRESS
+    )
+    if not admin.is_platform_admin:
+        tenants = tenants.filter(partner_id=partner_scope(admin))
+        running = running.filter(tenant__partner_id=partner_scope(admin))
+    return scale_units_visible_to(admin).annotate(
+        tenant_count=SubqueryCount(tenants), running=SubqueryCount(running)
+    )
 
 
 def tenants_visible_to(admin: Actor) -> QuerySet[Tenant]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from ucfleet.accounts.actors import Actor, partner_scope
 from ucfleet.core.errors import NotFound
 from ucfleet.core.ids import parse_id
+from ucfleet.core.subquery import SubqueryCount
 from ucfleet.versions.models import SoftwareVersion
 
 
@@ -21,14 +22,14 @@ def versions_visible_to(admin: Actor) -> QuerySet[SoftwareVersion]:
 
 
 def versions_with_tenant_counts(admin: Actor) -> QuerySet[SoftwareVersion]:
-    """The version list shows how many tenants run each version — of the caller's scope."""
-    from django.db.models import Q
+    """The version list shows how many tenants run each version — of the caller's scope,
+    counted per version on the index `tenant_version_partner` (core.subquery)."""
+    from ucfleet.tenants.models import Tenant
 
-    if admin.is_platform_admin:
-        count = Count("tenants")
-    else:
-        count = Count("tenants", filter=Q(tenants__partner_id=partner_scope(admin)))
-    return versions_visible_to(admin).annotate(tenant_count=count)
+    tenants = Tenant.objects.filter(version=OuterRef("pk"))
+    if not admin.is_platform_admin:
+        tenants = tenants.filter(partner_id=partner_scope(admin))
+    return versions_visible_to(admin).annotate(tenant_count=SubqueryCount(tenants))
 
 
 def _find(versions: QuerySet[SoftwareVersion], ref: Any) -> SoftwareVersion:

@@ -8,7 +8,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -20,10 +19,9 @@ from ucfleet.core.errors import DomainError
 from ucfleet.tenants import services
 from ucfleet.tenants.queries import (
     get_partner_for,
-    partners_visible_to,
-    scale_units_visible_to,
+    partners_with_counts,
+    scale_units_with_counts,
 )
-from ucfleet.updates.choices import Status
 from ucfleet.web.views.common import add_domain_error, paginate, render_area
 
 
@@ -47,14 +45,7 @@ class ScaleUnitForm(forms.Form):
 @require_GET
 def partner_list(request: HttpRequest) -> HttpResponse:
     admin: Any = request.user
-    partners = (
-        partners_visible_to(admin)
-        .annotate(
-            tenant_count=Count("tenants", distinct=True),
-            admin_count=Count("administrators", distinct=True),
-        )
-        .order_by("name")
-    )
+    partners = partners_with_counts(admin).order_by("name")
     q = request.GET.get("q", "").strip()
     if q:
         partners = partners.filter(name__icontains=q)
@@ -118,19 +109,7 @@ def partner_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def scale_unit_list(request: HttpRequest) -> HttpResponse:
     admin: Any = request.user
-    in_scope = Q() if admin.is_platform_admin else Q(tenants__partner_id=admin.partner_id)
-    units = (
-        scale_units_visible_to(admin)
-        .annotate(
-            tenant_count=Count("tenants", filter=in_scope, distinct=True),
-            running=Count(
-                "tenants__tasks",
-                filter=in_scope & Q(tenants__tasks__status=Status.IN_PROGRESS),
-                distinct=True,
-            ),
-        )
-        .order_by("name")
-    )
+    units = scale_units_with_counts(admin).order_by("name")
     page = paginate(request, units)
     return render_area(
         request,
