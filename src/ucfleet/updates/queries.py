@@ -48,6 +48,26 @@ def with_row_relations(tasks: QuerySet[UpdateTask]) -> QuerySet[UpdateTask]:
     return tasks.select_related("tenant", "partner", "target_version")
 
 
+def search_tasks(tasks: QuerySet[UpdateTask], text: str) -> QuerySet[UpdateTask]:
+    """The task list's search: `tasks` of a tenant whose name contains `text` or whose
+    instance ID is `text`, and those to the version named `text`. Each part reads its own
+    index (the tenants' by the name's trigrams on PostgreSQL, migration tenants 0006) before
+    the list's order applies: one OR across the joined tables read every task (7.4 s at
+    1,000,000 tasks)."""
+    from ucfleet.tenants.models import Tenant
+    from ucfleet.versions.models import SoftwareVersion
+
+    tenants = Tenant.objects.filter(Q(name__icontains=text) | Q(instance_id=text))
+    found = UpdateTask.objects.filter(tenant__in=tenants.values("pk")).order_by().values("pk")
+    # Resolved first: as a subquery the planner guessed 100,000 tasks a version and read
+    # the table; no version has the name of most searches.
+    versions = list(SoftwareVersion.objects.filter(name=text).values_list("pk", flat=True))
+    if versions:
+        to_version = UpdateTask.objects.filter(target_version_id__in=versions)
+        found = found.union(to_version.order_by().values("pk"), all=True)
+    return tasks.filter(pk__in=found)
+
+
 def tasks_conflicting_with(admin: Actor, maintenance_id: Any) -> QuerySet[UpdateTask]:
     """Planned tasks whose period [earliest, latest] overlaps the maintenance (R8)."""
     m = get_maintenance(maintenance_id)

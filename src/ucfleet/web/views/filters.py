@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +20,7 @@ from ucfleet.tenants.models import Tenant
 from ucfleet.tenants.queries import with_markers
 from ucfleet.updates.choices import Status, TaskType, Timing
 from ucfleet.updates.models import UpdateTask
+from ucfleet.updates.queries import search_tasks
 from ucfleet.web.forms.fields import choice_field, start_of_day, start_of_next_day
 from ucfleet.web.forms.widgets import QuickSelect
 
@@ -93,10 +94,7 @@ class TaskFilterForm(forms.Form):
         if data.get("forced") in ("0", "1"):
             tasks = tasks.filter(is_forced=data["forced"] == "1")
         if data.get("q"):
-            q = data["q"].strip()
-            tasks = tasks.filter(
-                Q(tenant__name__icontains=q) | Q(tenant__instance_id=q) | Q(target_version__name=q)
-            )
+            tasks = search_tasks(tasks, data["q"].strip())
         zone = timezone.get_current_timezone()
         start = start_of_day(data["start_from"], zone) if data.get("start_from") else None
         if start is not None:
