@@ -43,6 +43,27 @@ def test_the_list_shows_rollouts_newest_first_with_filters(
 
 
 @pytest.mark.parametrize(
+    "query", ["status=nope", "partner=x", "partner=999999", "version=%00", "version=1.5"]
+)
+def test_a_filter_that_cannot_be_applied_lists_no_rollout_and_says_why(
+    rollout,  # noqa: F811
+    platform_admin,
+    query,
+):
+    """Fail closed, as the task and tenant lists do: never every rollout instead."""
+    page = client_for(platform_admin).get(f"/rollouts/?{query}")
+    assert page.status_code == 200
+    assert list(page.context["rollouts"]) == []
+    html = page.content.decode()
+    assert 'data-testid="filter-errors"' in html
+    assert "These filters cannot be applied; no rollouts are listed." in html
+    assert (
+        'data-testid="filter-errors"'
+        not in client_for(platform_admin).get("/rollouts/?status=running").content.decode()
+    )
+
+
+@pytest.mark.parametrize(
     ("language", "words"),
     [
         ("en", ["Waves", "Executed and failed over time", "1 failure", "Pause", "Abort"]),

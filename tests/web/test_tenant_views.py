@@ -174,3 +174,14 @@ def test_htmx_request_gets_only_the_list_fragment(platform_client, a_tenants):
     page = response.content.decode()
     assert "<html" not in page and 'data-testid="tenant-table"' in page
     assert "HX-Request" in response["Vary"]
+
+
+def test_a_tenant_filter_that_cannot_be_applied_lists_none_and_says_why(
+    platform_client, a_tenants, b_tenants
+):
+    page = platform_client.get("/tenants/?version=999999&marker=bogus")
+    assert page.status_code == 200 and list(page.context["tenants"]) == []
+    html = page.content.decode()
+    assert 'data-testid="filter-errors"' in html
+    assert "These filters cannot be applied; no UC tenants are listed." in html
+    assert 'data-testid="filter-errors"' not in platform_client.get("/tenants/").content.decode()

@@ -96,10 +96,14 @@ def _progress(counts: dict[str, int]) -> dict[str, Any]:
 def rollout_list(request: HttpRequest) -> HttpResponse:
     admin = acting_admin(request)
     form = RolloutFilterForm(request.GET or None, admin=admin)
-    data = form.cleaned_data if form.is_valid() else {}
+    valid = form.is_valid()
+    data = form.cleaned_data if valid else {}
+    listed = rollouts_visible_to(admin).select_related("target_version", "created_by")
+    if form.is_bound and not valid:  # a filter that cannot be applied lists none (fail closed)
+        listed = listed.none()
     rollouts = filter_rollouts(
         admin,
-        rollouts_visible_to(admin).select_related("target_version", "created_by"),
+        listed,
         status=data.get("status") or None,
         partner_id=data.get("partner"),
         target_version_id=data.get("version"),
