@@ -142,6 +142,13 @@ class UpdateTask(models.Model):
                 condition=Q(status=Status.PLANNED, latest_start__isnull=False),
                 name="task_missed_window",
             ),
+            # The dashboard's recent failures, newest first: failed tasks only, so a task's
+            # other transitions never write it (without it: 80 ms at 1,000,000 tasks).
+            models.Index(
+                fields=["-finished", "-id"],
+                condition=Q(status=Status.FAILED),
+                name="task_recent_failures",
+            ),
         ]
 
     def __str__(self) -> str:
