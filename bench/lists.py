@@ -4,8 +4,12 @@ For each page (first page, a page by cursor in the middle of the list, the partn
 administrator's view): p50/p95 of the whole request (Django's test client: middleware,
 session, scope, template or serializer), the number of queries, and p50/p95 of the page's
 raw query (the SQL that reads the page's rows, run on the same connection with a plain
-cursor) — the ratio of the two p50s beside it (aim ≤ 3). For comparison, the naive page
-(COUNT(*) + OFFSET) of the same rows in the middle of the list.
+cursor) — the ratio of the two p50s beside it (aim ≤ 3). The searches of both lists are
+pages too. For comparison, the naive page (COUNT(*) + OFFSET) of the same rows in the
+middle of the list, and the floor of any portal page: an authenticated request (session,
+middleware, the maintenance check) to a view that does nothing, added here for the bench.
+Then the other pages that count or aggregate tenants and tasks (partners, scale units,
+versions, the wizard, the dashboard), p50/p95 and queries, for both kinds of administrator.
 
 Uses the database as `ucfleet seed-scale --tenants N --tasks` left it (and seeds it first when
 it holds no tenants):
@@ -84,6 +88,44 @@ def measure(client: Any, url: str, samples: int) -> dict[str, Any]:
         "estimated": b"estimated" in response.content
         or b'"count_estimated":true' in response.content,
     }
+
+
+def page_figures(client: Any, url: str, samples: int) -> tuple[int, tuple[float, float]]:
+    """(queries, p50/p95 ms) of a page without a rows query of its own to compare with."""
+    from django.db import connection
+
+    seen: list[str] = []
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return len(seen), percentiles(timed(lambda: client.get(url), samples))
+
+
+def install_floor_view() -> str:
+    """A URL for a login-required view that returns at once, beside the portal's own (a
+    urlconf of this bench's, not of the product): the fixed cost of every portal page."""
+    import types
+
+    from django.conf import settings
+    from django.contrib.auth.decorators import login_required
+    from django.http import HttpResponse
+    from django.urls import clear_url_caches, include, path
+
+    module = types.ModuleType("bench_lists_urls")
+    view = login_required(lambda request: HttpResponse("ok"))
+    module.urlpatterns = [  # type: ignore[attr-defined]
+        path("bench-floor/", view),
+        path("", include(settings.ROOT_URLCONF)),
+    ]
+    sys.modules[module.__name__] = module
+    settings.ROOT_URLCONF = module.__name__
+    clear_url_caches()
+    return "/bench-floor/"
 
 
 def naive_page(sql_count: str, sql_rows: str, samples: int) -> tuple[float, float]:
@@ -171,13 +213,16 @@ def main() -> int:
         (platform, "/tenants/"),
         (platform, f"/tenants/?page=2&cursor={tenant_middle}"),
         (platform, "/tenants/?sort=partner"),
+        (platform, "/tenants/?q=alpha-00165"),
         (partner, "/tenants/"),
         (platform, "/tasks/"),
         (platform, f"/tasks/?page=2&cursor={task_middle}"),
         (platform, "/tasks/?status=failed"),
+        (platform, "/tasks/?q=alpha-001"),
         (partner, "/tasks/"),
         (platform, "/api/v1/tenants/"),
         (platform, f"/api/v1/tenants/?cursor={api_tenant_middle}"),
+        (platform, "/api/v1/tenants/?search=alpha-00165"),
         (partner, "/api/v1/tenants/"),
         (platform, "/api/v1/update-tasks/"),
         (platform, f"/api/v1/update-tasks/?cursor={api_task_middle}"),
@@ -213,7 +258,21 @@ def main() -> int:
         f"naive tenant page in the middle (COUNT(*) + OFFSET {tenants // 2:,}): "
         f"p50 {naive[0]:.0f} ms, p95 {naive[1]:.0f} ms"
     )
+    floor_url = install_floor_view()
+    floor = page_figures(clients[platform.pk], floor_url, args.samples)
+    print(
+        f"floor, an authenticated request to a view that does nothing: {floor[0]} queries, "
+        f"p50 {floor[1][0]:.1f} ms, p95 {floor[1][1]:.1f} ms"
+    )
     print(f"worst ratio request/raw: {worst:.1f}  (aim: ≤ 3)")
+    print(f"\n{'other pages':<58} {'who':<8} {'q':>3} {'p50 ms':>8} {'p95 ms':>8}")
+    for admin in (platform, partner):
+        for url in ("/partners/", "/scale-units/", "/versions/", "/api/v1/versions/"):
+            queries, (p50, p95) = page_figures(clients[admin.pk], url, args.samples)
+            print(f"{url:<58} {admin.profile:<8} {queries:>3} {p50:>8.1f} {p95:>8.1f}")
+        for url in ("/updates/new/", "/"):
+            queries, (p50, p95) = page_figures(clients[admin.pk], url, max(3, args.samples // 3))
+            print(f"{url:<58} {admin.profile:<8} {queries:>3} {p50:>8.1f} {p95:>8.1f}")
     load = os.getloadavg()
     print(f"load: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     return 0
