@@ -214,11 +214,13 @@ def main() -> int:
         (platform, f"/tenants/?page=2&cursor={tenant_middle}"),
         (platform, "/tenants/?sort=partner"),
         (platform, "/tenants/?q=alpha-00165"),
+        (platform, "/tenants/?q=zqx"),  # matches nothing
         (partner, "/tenants/"),
         (platform, "/tasks/"),
         (platform, f"/tasks/?page=2&cursor={task_middle}"),
         (platform, "/tasks/?status=failed"),
         (platform, "/tasks/?q=alpha-001"),
+        (platform, "/tasks/?q=zqx"),
         (partner, "/tasks/"),
         (platform, "/api/v1/tenants/"),
         (platform, f"/api/v1/tenants/?cursor={api_tenant_middle}"),

@@ -15,16 +15,16 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+INDEXES = {
+    "tenant_name_trgm": "name",
+    "tenant_domain_trgm": "domain",
+    "tenant_customer_trgm": "customer_id",
+    "tenant_instance_trgm": "instance_id",
+}
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("column", "index"),
-    [
-        ("name", "tenant_name_trgm"),
-        ("domain", "tenant_domain_trgm"),
-        ("customer_id", "tenant_customer_trgm"),
-        ("instance_id", "tenant_instance_trgm"),
-    ],
-)
+@pytest.mark.parametrize(("index", "column"), INDEXES.items())
 def test_icontains_can_use_the_trigram_index(column: str, index: str) -> None:
     tenants = Tenant.objects.filter(Q(**{f"{column}__icontains": "alpha"})).order_by()
     sql, params = tenants.query.sql_with_params()
@@ -36,3 +36,15 @@ def test_icontains_can_use_the_trigram_index(column: str, index: str) -> None:
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan, plan
+
+
+@pytest.mark.django_db
+def test_the_planner_has_statistics_of_the_searched_expressions() -> None:
+    """Without them it guesses 4 % of the tenants for any text, and for a text that matches
+    nothing walks the whole name index looking for a page of rows (2.3 s at 1,000,000)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT stxname FROM pg_statistic_ext WHERE stxrelid = 'tenants_tenant'::regclass"
+        )
+        names = {row[0] for row in cursor.fetchall()}
+    assert {f"{index}_stats" for index in INDEXES} <= names
