@@ -23,8 +23,21 @@ def test_search_by_name_instance_and_version(
     assert listed(platform_client, first.instance_id[:-1]) == set()  # the ID whole, not a part
     assert listed(platform_client, versions["en_only"].name) == {a_tenants[2].name}
     assert listed(platform_client, "no such tenant") == set()
-    everyone = {t.name for t in [*a_tenants, *b_tenants[:1]]}
-    assert listed(platform_client, versions["new"].name) | {a_tenants[2].name} == everyone
+    to_new = {a_tenants[0].name, a_tenants[1].name, b_tenants[0].name}
+    assert listed(platform_client, versions["new"].name) == to_new
+
+
+def test_a_search_longer_than_any_interface_accepts_lists_none_and_says_why(
+    platform_client, a_tenants, schedule
+):
+    schedule(a_tenants[:1])
+    for url in ("/tasks/", "/tenants/"):
+        page = platform_client.get(url, {"q": "x" * 201})
+        assert page.status_code == 200
+        assert 'data-testid="filter-errors"' in page.content.decode()
+    assert list(platform_client.get("/tasks/", {"q": "x" * 201}).context["tasks"]) == []
+    assert list(platform_client.get("/tenants/", {"q": "x" * 201}).context["tenants"]) == []
+    assert listed(platform_client, a_tenants[0].name + " " * 150) == {a_tenants[0].name}
 
 
 def test_search_keeps_the_partner_scope(partner_admin, a_tenants, b_tenants, schedule):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ucfleet.core.errors import NotFound
-from ucfleet.tenants.filtering import TenantFilter, filter_tenants
+from ucfleet.tenants.filtering import MAX_SEARCH, TenantFilter, filter_tenants
 from ucfleet.tenants.models import Tenant
 from ucfleet.tenants.queries import with_markers
 from ucfleet.updates.choices import Status, TaskType, Timing
@@ -32,7 +32,7 @@ def _choices(blank: Any, items: Any) -> list[tuple[str, str]]:
 
 
 class TaskFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False)
+    q = forms.CharField(label=_("Search"), required=False, max_length=MAX_SEARCH)
     status = forms.ChoiceField(label=_("Status"), required=False, widget=QuickSelect)
     partner = forms.ChoiceField(label=_("Partner"), required=False, widget=QuickSelect)
     timing = forms.ChoiceField(label=_("Timing"), required=False, widget=QuickSelect)
@@ -123,7 +123,7 @@ class TenantFilterForm(forms.Form):
         ("nfr", _("not for resale")),
     ]
 
-    q = forms.CharField(label=_("Search"), required=False)
+    q = forms.CharField(label=_("Search"), required=False, max_length=MAX_SEARCH)
     partner = forms.ChoiceField(label=_("Partner"), required=False, widget=QuickSelect)
     version = forms.ChoiceField(label=_("Software version"), required=False, widget=QuickSelect)
     scale_unit = forms.ChoiceField(label=_("Scale unit"), required=False, widget=QuickSelect)
